@@ -1,0 +1,482 @@
+"""The one module that knows which array libraries exist.
+
+Everything else in mlp_xp is written once against the Python Array API and is
+handed a namespace ``xp``.  This module finds that namespace for arrays the user
+passes in, turns backend names and device strings into a namespace and a device,
+and moves arrays to and from the host for I/O.  Nothing here does any maths.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import numbers
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, NamedTuple, TypeAlias
+
+import array_api_compat
+import numpy as np
+
+Array: TypeAlias = Any
+"""Any array that follows the Array API standard."""
+Namespace: TypeAlias = Any
+"""An Array API namespace, such as ``array_api_compat.torch``."""
+Device: TypeAlias = Any
+"""A device object of some namespace (``"cpu"``, ``torch.device``, ``cupy.cuda.Device``...)."""
+
+BACKENDS: tuple[str, ...] = ("numpy", "cupy", "torch", "array_api_strict", "dask")
+"""Every backend name mlp_xp knows, in order of preference for display."""
+BACKEND_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
+FLOAT_DTYPES: tuple[str, ...] = ("float32", "float64")
+
+_CUPY_INSTALL_HINT = (
+    "on a machine with an NVIDIA GPU and its driver, install the CuPy extra: "
+    "pip install 'mlp_xp[cuda12]' (CUDA 12) or 'mlp_xp[cuda13]' (CUDA 13)"
+)
+_INSTALL_HINTS = {
+    "numpy": "pip install numpy",
+    "cupy": _CUPY_INSTALL_HINT,
+    "torch": "pip install torch",
+    "array_api_strict": "pip install array-api-strict (or 'mlp_xp[test]')",
+    "dask": "pip install 'dask[array,distributed]' (or 'mlp_xp[dask]')",
+}
+_MODULES = {
+    "numpy": "numpy",
+    "cupy": "cupy",
+    "torch": "torch",
+    "array_api_strict": "array_api_strict",
+    "dask": "dask.array",
+}
+
+
+class BackendUnavailableError(ValueError):
+    """A backend or device that exists by name but cannot be used on this machine."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What mlp_xp found out about one backend on this machine.
+
+    Attributes
+    ----------
+    name : str
+        The backend's name, one of ``BACKENDS``.
+    installed : bool
+        Whether its Python package can be imported.
+    available : bool
+        Whether arrays can be created with it here (for CuPy: a usable CUDA GPU).
+    reason : str
+        Why it is not available; empty when it is.
+    version : str or None
+        The package version, when installed.
+    devices : tuple of str
+        The device strings it accepts here, e.g. ``("cpu", "cuda:0")``.
+    """
+
+    name: str
+    installed: bool
+    available: bool
+    reason: str
+    version: str | None
+    devices: tuple[str, ...]
+
+
+class Placement(NamedTuple):
+    """A namespace and a device on it: where arrays live."""
+
+    name: str
+    xp: Namespace
+    device: Device
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def _import(name: str) -> ModuleType | None:
+    """Import a backend's package, or return None when it is not installed."""
+    module = _MODULES[name]
+    top = module.split(".")[0]
+    if importlib.util.find_spec(top) is None:
+        return None
+    return importlib.import_module(module)
+
+
+def _probe_cupy() -> BackendInfo:
+    """Find out whether CuPy can create arrays here, without raising."""
+    mod = _import("cupy")
+    if mod is None:
+        return BackendInfo("cupy", False, False, f"not installed; {_CUPY_INSTALL_HINT}", None, ())
+    version = str(mod.__version__)
+    try:
+        usable = bool(mod.is_available())
+        count = int(mod.cuda.runtime.getDeviceCount()) if usable else 0
+    except Exception as exc:  # CUDA raises its own error types when no driver exists
+        usable, count = False, 0
+        detail = f"{type(exc).__name__}: {exc}"
+    else:
+        detail = "cupy.is_available() is False: no CUDA driver or GPU was found"
+    if not usable or count == 0:
+        reason = (
+            f"CuPy {version} is installed but no usable CUDA GPU was found ({detail}); "
+            f"{_CUPY_INSTALL_HINT}"
+        )
+        return BackendInfo("cupy", True, False, reason, version, ())
+    devices = tuple(f"cuda:{i}" for i in range(count))
+    return BackendInfo("cupy", True, True, "", version, devices)
+
+
+def _probe(name: str) -> BackendInfo:
+    """Find out whether one backend is usable here."""
+    if name == "cupy":
+        return _probe_cupy()
+    try:
+        mod = _import(name)
+    except Exception as exc:  # a broken install is reported, not raised
+        return BackendInfo(name, False, False, f"import failed: {exc}", None, ())
+    if mod is None:
+        return BackendInfo(name, False, False, f"not installed; {_INSTALL_HINTS[name]}", None, ())
+    version = _version_of(name, mod)
+    devices: tuple[str, ...] = ("cpu",)
+    if name == "torch":
+        count = int(mod.cuda.device_count()) if mod.cuda.is_available() else 0
+        devices = ("cpu", *(f"cuda:{i}" for i in range(count)))
+    elif name == "array_api_strict":
+        devices = tuple(_strict_device_name(d) for d in mod.__array_namespace_info__().devices())
+    return BackendInfo(name, True, True, "", version, devices)
+
+
+def _strict_device_name(device: object) -> str:
+    """``"device1"`` for ``array_api_strict.Device('device1')``."""
+    return str(device).partition("('")[2].rstrip("')") or str(device)
+
+
+def _version_of(name: str, mod: ModuleType) -> str:
+    """The installed version of a backend's top-level package."""
+    top = importlib.import_module(_MODULES[name].split(".")[0])
+    return str(getattr(top, "__version__", getattr(mod, "__version__", "unknown")))
+
+
+@functools.cache
+def backend_info(name: str) -> BackendInfo:
+    """Return what is known about backend ``name`` (cached; probing CUDA is slow)."""
+    if name not in BACKENDS:
+        msg = f"unknown backend {name!r}; valid names are: {', '.join(BACKEND_CHOICES)}"
+        raise ValueError(msg)
+    return _probe(name)
+
+
+def available_backends() -> dict[str, BackendInfo]:
+    """Report, for every backend mlp_xp knows, whether it is usable here and why not.
+
+    Returns
+    -------
+    dict of str to BackendInfo
+        Keyed by backend name, in the order of ``BACKENDS``.
+
+    Examples
+    --------
+    >>> import mlp_xp
+    >>> mlp_xp.available_backends()["numpy"].available
+    True
+    """
+    return {name: backend_info(name) for name in BACKENDS}
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+def _numpy_namespace() -> Namespace:
+    """NumPy itself where it implements the standard (NumPy >= 2.1), else the compat wrapper.
+
+    Plain NumPy skips a layer of Python wrappers on every call, which matters for
+    tiny, overhead-bound networks.
+    """
+    if getattr(np, "__array_api_version__", "2022.12") >= "2023.12":
+        return np
+    return array_api_compat.array_namespace(np.empty(0))
+
+
+def _namespace_module(name: str) -> Namespace:
+    """The Array API namespace for backend ``name``."""
+    if name == "numpy":
+        return _numpy_namespace()
+    if name == "array_api_strict":
+        return importlib.import_module("array_api_strict")
+    return importlib.import_module(f"array_api_compat.{_MODULES[name]}")
+
+
+def namespace_of(**arrays: Array) -> Namespace:
+    """Return the one Array API namespace that all named arrays belong to.
+
+    Parameters
+    ----------
+    **arrays : array
+        The arrays, keyed by the argument names the user knows them by.  The names
+        only appear in error messages.
+
+    Raises
+    ------
+    TypeError
+        When an argument is not an array, or the arrays come from different libraries.
+    """
+    kinds: dict[str, str] = {}
+    for arg, value in arrays.items():
+        if not array_api_compat.is_array_api_obj(value):
+            msg = (
+                f"{arg} must be an array (numpy, cupy, torch, array_api_strict or dask), "
+                f"got {type(value).__module__}.{type(value).__qualname__}"
+            )
+            raise TypeError(msg)
+        kinds[arg] = backend_name_of(value)
+    if len(set(kinds.values())) > 1:
+        listing = ", ".join(f"{arg} is {kind}" for arg, kind in kinds.items())
+        msg = (
+            f"arrays from different libraries cannot be mixed: {listing}; "
+            "move them to one backend first, e.g. with mlp_xp.to_backend(array, 'numpy')"
+        )
+        raise TypeError(msg)
+    return _namespace_module(next(iter(kinds.values())))
+
+
+def backend_name_of(x: Array) -> str:
+    """The mlp_xp backend name for an array, e.g. ``"torch"``."""
+    if array_api_compat.is_numpy_array(x):
+        return "numpy"
+    if array_api_compat.is_cupy_array(x):
+        return "cupy"
+    if array_api_compat.is_torch_array(x):
+        return "torch"
+    if array_api_compat.is_dask_array(x):
+        return "dask"
+    module = type(x).__module__.split(".")[0]
+    if module == "array_api_strict":
+        return "array_api_strict"
+    msg = f"arrays of type {type(x).__module__}.{type(x).__qualname__} are not supported"
+    raise TypeError(msg)
+
+
+def backend_name(xp: Namespace) -> str:
+    """The mlp_xp backend name for a namespace."""
+    if xp is np or array_api_compat.is_numpy_namespace(xp):
+        return "numpy"
+    for name in ("cupy", "torch", "dask"):
+        if getattr(array_api_compat, f"is_{name}_namespace")(xp):
+            return name
+    if array_api_compat.is_array_api_strict_namespace(xp):
+        return "array_api_strict"
+    return str(getattr(xp, "__name__", repr(xp)))
+
+
+def device_of(x: Array) -> Device:
+    """The device an array lives on."""
+    return array_api_compat.device(x)
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def _parse_cuda_index(device: object, arg: str) -> int:
+    """Turn ``"cuda"``, ``"cuda:1"``, ``"gpu"`` or ``1`` into a device index."""
+    if isinstance(device, numbers.Integral) and not isinstance(device, bool):
+        return int(device)
+    text = str(device)
+    head, _, tail = text.partition(":")
+    if head in ("cuda", "gpu") and (tail == "" or tail.isdigit()):
+        return int(tail or 0)
+    msg = f"{arg}={device!r} is not a CUDA device; use 'cuda', 'cuda:N' or an integer index"
+    raise ValueError(msg)
+
+
+def _resolve_device(name: str, xp: Namespace, device: object, arg: str) -> Device:
+    """Turn a user's device string or object into backend ``name``'s device object."""
+    info = backend_info(name)
+    if name == "numpy" or name == "dask":
+        if device is None or str(device) == "cpu":
+            return "cpu"
+        msg = f"{arg}={device!r} is not a {name} device; {name} only has 'cpu'"
+        raise ValueError(msg)
+    if name == "array_api_strict":
+        known = {_strict_device_name(d): d for d in xp.__array_namespace_info__().devices()}
+        if device is None or str(device) == "cpu":
+            return xp.Device("CPU_DEVICE")
+        key = device if isinstance(device, str) else _strict_device_name(device)
+        if key in known:
+            return known[key]
+        msg = f"{arg}={device!r} is not an array_api_strict device; valid: {', '.join(known)}"
+        raise ValueError(msg)
+    if name == "torch":
+        torch = importlib.import_module("torch")
+        try:
+            dev = torch.device("cpu" if device is None else device)
+        except (RuntimeError, TypeError) as exc:
+            msg = f"{arg}={device!r} is not a torch device ({exc}); valid here: {info.devices}"
+            raise ValueError(msg) from None
+        if dev.type == "cuda":
+            index = 0 if dev.index is None else dev.index
+            if f"cuda:{index}" not in info.devices:
+                msg = (
+                    f"{arg}={device!r}: torch sees no CUDA device {index} here; "
+                    f"usable torch devices are {', '.join(info.devices)}"
+                )
+                raise BackendUnavailableError(msg)
+            dev = torch.device("cuda", index)
+        return dev
+    # cupy
+    cupy = importlib.import_module("cupy")
+    if isinstance(device, cupy.cuda.Device):
+        return device
+    index = 0 if device is None else _parse_cuda_index(device, arg)
+    if f"cuda:{index}" not in info.devices:
+        msg = f"{arg}={device!r}: there is no CUDA device {index}; CuPy sees {info.devices}"
+        raise BackendUnavailableError(msg)
+    return cupy.cuda.Device(index)
+
+
+def resolve(backend: str | None = "auto", device: object = None) -> Placement:
+    """Turn a backend name and a device string into a namespace and a device.
+
+    Parameters
+    ----------
+    backend : {"auto", "numpy", "cupy", "torch", "array_api_strict", "dask"}
+        ``"auto"`` picks CuPy when a CUDA GPU is usable, else NumPy.  ``"cpu"``,
+        ``"cuda"`` and ``"cuda:N"`` are accepted here too, meaning ``"auto"`` on
+        that device.
+    device : str, int, device object or None
+        A device of that backend: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, or
+        ``"device1"`` for array_api_strict.  None means the backend's default.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend or device name (the message lists the valid ones).
+    BackendUnavailableError
+        When the backend or device exists but cannot be used on this machine.
+    """
+    name = "auto" if backend is None else backend
+    if not isinstance(name, str):
+        msg = f"backend must be a string, one of {', '.join(BACKEND_CHOICES)}; got {name!r}"
+        raise TypeError(msg)
+    if name == "cpu" or name.startswith(("cuda", "gpu")):
+        if device is not None:
+            msg = f"backend={name!r} already names a device; pass device=None"
+            raise ValueError(msg)
+        name, device = "auto", name
+    if name == "auto":
+        if device is not None and str(device) == "cpu":
+            name = "numpy"
+        elif device is not None:
+            name = "cupy"
+        else:
+            name = "cupy" if backend_info("cupy").available else "numpy"
+    if name not in BACKENDS:
+        msg = f"unknown backend {name!r}; valid names are: {', '.join(BACKEND_CHOICES)}"
+        raise ValueError(msg)
+    info = backend_info(name)
+    if not info.available:
+        msg = f"backend {name!r} is not usable here: {info.reason}"
+        raise BackendUnavailableError(msg)
+    xp = _namespace_module(name)
+    return Placement(name, xp, _resolve_device(name, xp, device, "device"))
+
+
+def placement_of(x: Array) -> Placement:
+    """Where an existing array lives, as a Placement."""
+    name = backend_name_of(x)
+    return Placement(name, _namespace_module(name), device_of(x))
+
+
+def float_dtype(xp: Namespace, dtype: object = None, device: Device = None) -> Any:
+    """Turn ``"float32"``, ``"float64"``, a dtype object or None into ``xp``'s dtype.
+
+    None means the namespace's default real floating dtype on that device
+    (float64 for NumPy and CuPy, float32 for PyTorch).
+    """
+    if dtype is None:
+        return xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+    name = dtype_name(dtype)
+    if name not in FLOAT_DTYPES:
+        msg = f"dtype={dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}"
+        raise TypeError(msg)
+    return getattr(xp, name)
+
+
+def dtype_name(dtype: object) -> str:
+    """A dtype's short name, e.g. ``"float32"``, for any namespace's dtype object."""
+    if isinstance(dtype, str):
+        return dtype
+    if isinstance(dtype, np.dtype):
+        return dtype.name
+    if isinstance(dtype, type):  # NumPy scalar types such as numpy.float32
+        return dtype.__name__
+    text = str(dtype)
+    for prefix in ("torch.", "array_api_strict.", "dtype('"):
+        text = text.removeprefix(prefix)
+    return text.rstrip("')")
+
+
+# --------------------------------------------------------------------------- host I/O
+
+
+def host_rng(seed: object) -> np.random.Generator:
+    """The host random generator every backend draws its numbers from.
+
+    All backends start from identical numbers because the draws happen here, in
+    float64 on the host, and are then cast and moved.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.default_rng(int(seed))
+    msg = f"seed must be an int, None or a numpy.random.Generator, got {seed!r}"
+    raise TypeError(msg)
+
+
+def to_host(x: Array) -> np.ndarray:
+    """Copy an array of any backend to a NumPy array on the host (for I/O only)."""
+    name = backend_name_of(x)
+    if name == "numpy":
+        return np.asarray(x)
+    if name == "cupy":
+        return np.asarray(x.get())
+    if name == "torch":
+        return np.asarray(x.detach().cpu().numpy())
+    if name == "dask":
+        return np.asarray(x.compute())
+    # array_api_strict refuses np.asarray off its default device; DLPack works on all.
+    return np.array(np.from_dlpack(x), copy=True)
+
+
+def from_host(a: Any, placement: Placement, dtype: object = None) -> Array:
+    """Move host data (NumPy array, list or scalar) into ``placement`` as a float array.
+
+    ``dtype`` is a name, a dtype object, or None for the backend's default float.
+    """
+    host = np.asarray(a)
+    xp, device = placement.xp, placement.device
+    target = float_dtype(xp, dtype, device)
+    if placement.name == "dask":
+        return xp.asarray(host, dtype=target)
+    return xp.asarray(host, dtype=target, device=device)
+
+
+def to_backend(x: Array, backend: str | None = "numpy", device: object = None) -> Array:
+    """Move an array to another backend and device, keeping its dtype.
+
+    Parameters
+    ----------
+    x : array
+        Any supported array, or a NumPy-convertible object.
+    backend, device : str
+        As in :func:`resolve`.
+    """
+    host = to_host(x) if array_api_compat.is_array_api_obj(x) else np.asarray(x)
+    placement = resolve(backend, device)
+    if host.dtype.kind == "f":
+        return from_host(host, placement, str(host.dtype))
+    if placement.name == "dask":
+        return placement.xp.asarray(host)
+    return placement.xp.asarray(host, device=placement.device)

@@ -1,0 +1,46 @@
+"""Backpropagation through all layers.
+
+With delta_l = dL/dz_l for the batch (rows are samples, already scaled by 1/n so
+that the gradients are batch means):
+
+    dL/dW_l = delta_l.T @ a_{l-1}         (shape (out, in), like W_l)
+    dL/db_l = sum over rows of delta_l
+    delta_{l-1} = (delta_l @ W_l) * f'(z_{l-1})
+
+which is the lecture's delta_j = f'(h_j) sum_k delta_k w_jk, written for a batch.
+"""
+
+from __future__ import annotations
+
+from ._backend import Array, Namespace
+from .forward import Trace
+from .layers import Layer, Params
+from .plan import Plan
+
+
+def output_delta(xp: Namespace, trace: Trace, Y: Array, plan: Plan) -> Array:
+    """dL/dz of the output layer, with the batch mean's 1/n folded in."""
+    output = plan.output
+    return plan.loss.delta(xp, trace.y_hat, Y, output, trace.saved[-1], 1.0 / Y.shape[0])
+
+
+def backward(
+    xp: Namespace, params: Params, trace: Trace, delta: Array, plan: Plan, alpha: float = 0.0
+) -> Params:
+    """Gradients of every layer, given the output delta.
+
+    ``alpha`` adds the L2 penalty alpha/2 * sum ||W||^2 (biases excluded), whose
+    gradient is alpha * W.
+    """
+    grads: list[Layer] = []
+    for i in range(len(params) - 1, -1, -1):
+        W = params[i].W
+        # delta.T is a view, so matmul takes the transposed operand as is.
+        gW = delta.T @ trace.inputs[i]
+        if alpha:
+            gW = gW + alpha * W
+        grads.append(Layer(gW, xp.sum(delta, axis=0)))
+        if i:
+            delta = plan.hidden.backward(xp, delta @ W, trace.saved[i - 1])
+    grads.reverse()
+    return tuple(grads)

@@ -1,0 +1,49 @@
+"""The forward pass: z = a @ W.T + b, a = f(z), layer after layer."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ._backend import Array, Namespace
+from .layers import Params
+from .plan import Plan
+
+
+class Trace(NamedTuple):
+    """What the backward pass needs from the forward pass."""
+
+    inputs: tuple[Array, ...]
+    """The input of every layer: X, then each hidden activation."""
+    saved: tuple[Any, ...]
+    """What each layer's activation kept for its derivative."""
+    z: Array
+    """The output layer's pre-activation (the logits)."""
+    y_hat: Array
+    """The network's output."""
+
+
+def forward_trace(xp: Namespace, params: Params, X: Array, plan: Plan) -> Trace:
+    """Run the network on ``X`` and keep what backpropagation needs."""
+    inputs = []
+    saved = []
+    a = X
+    last = len(params) - 1
+    z = a
+    for i, (W, b) in enumerate(params):
+        inputs.append(a)
+        # W.T is a view: matmul reads W transposed without copying it.
+        z = a @ W.T + b
+        a, keep = (plan.output if i == last else plan.hidden).forward(xp, z)
+        saved.append(keep)
+    return Trace(tuple(inputs), tuple(saved), z, a)
+
+
+def forward_output(xp: Namespace, params: Params, X: Array, plan: Plan) -> tuple[Array, Array]:
+    """Run the network on ``X``; return (logits, output) and keep nothing else."""
+    a = X
+    last = len(params) - 1
+    z = a
+    for i, (W, b) in enumerate(params):
+        z = a @ W.T + b
+        a, _ = (plan.output if i == last else plan.hidden).forward(xp, z)
+    return z, a

@@ -1,0 +1,189 @@
+"""The public maths: ``forward``, ``loss``, ``gradients`` and ``step`` for any depth.
+
+Each public function finds the namespace of its arrays once, validates them, and
+then calls kernels that take ``xp`` explicitly.  The kernels (``value_and_grad``,
+``train_step``) are what the training loop calls on every step, with no checks
+and no namespace lookup.
+"""
+
+from __future__ import annotations
+
+from ._backend import Array, Namespace, namespace_of
+from .backward import backward, output_delta
+from .forward import forward_output, forward_trace
+from .layers import Params
+from .optimizers import Optimizer, State, apply_updates, sgd
+from .plan import Plan, make_plan
+from .validation import check_batch, check_nonnegative_float, check_params
+
+
+def _namespace(params: object, X: Array, Y: Array | None) -> tuple[Namespace, Params]:
+    """The one namespace of ``params``, ``X`` and ``Y``, and the checked parameters."""
+    named: dict[str, Array] = {"X": X}
+    if Y is not None:
+        named["Y"] = Y
+    if isinstance(params, tuple):
+        for i, layer in enumerate(params):
+            if isinstance(layer, tuple) and len(layer) == 2:
+                named[f"params[{i}].W"], named[f"params[{i}].b"] = layer
+    xp = namespace_of(**named)
+    return xp, check_params(xp, params)
+
+
+def l2_penalty(xp: Namespace, params: Params, alpha: float) -> Array:
+    """alpha/2 * sum of squared weights (biases excluded), as a 0-d array."""
+    return sum(
+        (xp.sum(layer.W * layer.W) for layer in params[1:]), xp.sum(params[0].W * params[0].W)
+    ) * (0.5 * alpha)
+
+
+def value_and_grad(
+    xp: Namespace, params: Params, X: Array, Y: Array, plan: Plan, alpha: float = 0.0
+) -> tuple[Array, Params]:
+    """Kernel: the batch loss (0-d array) and the gradients of every layer."""
+    trace = forward_trace(xp, params, X, plan)
+    value = plan.loss.value(xp, trace.z, trace.y_hat, Y)
+    if alpha:
+        value = value + l2_penalty(xp, params, alpha)
+    grads = backward(xp, params, trace, output_delta(xp, trace, Y, plan), plan, alpha)
+    return value, grads
+
+
+def grad(
+    xp: Namespace, params: Params, X: Array, Y: Array, plan: Plan, alpha: float = 0.0
+) -> Params:
+    """Kernel: the gradients of every layer, without computing the loss value."""
+    trace = forward_trace(xp, params, X, plan)
+    return backward(xp, params, trace, output_delta(xp, trace, Y, plan), plan, alpha)
+
+
+def train_step(
+    xp: Namespace,
+    params: Params,
+    state: State,
+    X: Array,
+    Y: Array,
+    plan: Plan,
+    optimizer: Optimizer,
+    alpha: float = 0.0,
+) -> tuple[Params, State, Array]:
+    """Kernel: one optimizer step on one batch; returns (params, state, batch loss)."""
+    value, grads = value_and_grad(xp, params, X, Y, plan, alpha)
+    updates, state = optimizer.update(grads, state, params)
+    return apply_updates(params, updates), state, value
+
+
+def forward(
+    params: Params, X: Array, *, activation: str = "relu", output: str = "identity"
+) -> Array:
+    """Run the network on a batch.
+
+    Parameters
+    ----------
+    params : tuple of Layer
+        ``Layer(W, b)`` with W of shape (out, in).
+    X : array, shape (n_samples, n_features)
+    activation : {"relu", "sigmoid", "tanh", "identity"}
+        The activation between layers.
+    output : {"identity", "relu", "sigmoid", "tanh", "softmax"}
+        The output activation.
+
+    Returns
+    -------
+    array, shape (n_samples, n_outputs)
+        In the namespace, on the device and in the dtype of ``X``.
+    """
+    xp, params = _namespace(params, X, None)
+    plan = make_plan(activation, "squared_error", output)
+    check_batch(xp, params, X, finite=False)
+    return forward_output(xp, params, X, plan)[1]
+
+
+def loss(
+    params: Params,
+    X: Array,
+    Y: Array,
+    *,
+    activation: str = "relu",
+    loss: str = "squared_error",
+    output: str | None = None,
+    alpha: float = 0.0,
+) -> Array:
+    """The batch-mean loss, plus the L2 penalty alpha/2 * sum ||W||^2.
+
+    Parameters
+    ----------
+    params : tuple of Layer
+    X : array, shape (n_samples, n_features)
+    Y : array, shape (n_samples, n_outputs)
+    activation, loss, output : str
+        See :func:`mlp_xp.plan.make_plan`.
+    alpha : float
+        L2 strength; biases are not penalised.
+
+    Returns
+    -------
+    array, shape ()
+        A 0-d array of the dtype of ``X``, on its device.
+    """
+    xp, params = _namespace(params, X, Y)
+    plan = make_plan(activation, loss, output)
+    a = check_nonnegative_float("alpha", alpha)
+    check_batch(xp, params, X, Y)
+    z, y_hat = forward_output(xp, params, X, plan)
+    value = plan.loss.value(xp, z, y_hat, Y)
+    return value + l2_penalty(xp, params, a) if a else value
+
+
+def gradients(
+    params: Params,
+    X: Array,
+    Y: Array,
+    *,
+    activation: str = "relu",
+    loss: str = "squared_error",
+    output: str | None = None,
+    alpha: float = 0.0,
+) -> Params:
+    """Backpropagation: the gradient of :func:`loss` for every layer.
+
+    Returns
+    -------
+    tuple of Layer
+        ``Layer(dL/dW, dL/db)`` for each layer, shaped like ``params``.
+    """
+    xp, params = _namespace(params, X, Y)
+    plan = make_plan(activation, loss, output)
+    a = check_nonnegative_float("alpha", alpha)
+    check_batch(xp, params, X, Y)
+    return grad(xp, params, X, Y, plan, a)
+
+
+def step(
+    params: Params,
+    X: Array,
+    Y: Array,
+    learning_rate: float,
+    *,
+    activation: str = "relu",
+    loss: str = "squared_error",
+    output: str | None = None,
+    alpha: float = 0.0,
+) -> Params:
+    """One gradient-descent step: ``p - learning_rate * dL/dp`` for every array.
+
+    For other optimizers use :func:`gradients` with :mod:`mlp_xp.optimizers`.
+
+    Returns
+    -------
+    tuple of Layer
+        New arrays; ``params`` is not modified.
+    """
+    xp, params = _namespace(params, X, Y)
+    plan = make_plan(activation, loss, output)
+    optimizer = sgd(learning_rate)
+    a = check_nonnegative_float("alpha", alpha)
+    check_batch(xp, params, X, Y)
+    grads = grad(xp, params, X, Y, plan, a)
+    updates, _ = optimizer.update(grads, optimizer.init(params), params)
+    return apply_updates(params, updates)

@@ -1,0 +1,72 @@
+"""Dtype and device are kept: every public function on every backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mlp_xp
+from mlp_xp._backend import device_of
+
+from . import reference as ref
+
+CASES = [
+    ("relu", "squared_error", None),
+    ("sigmoid", "binary_cross_entropy", None),
+    ("tanh", "cross_entropy", None),
+    ("identity", "squared_error", "sigmoid"),
+]
+
+
+def _check(target, a):
+    assert mlp_xp._backend.backend_name_of(a) == target.backend
+    assert a.dtype == target.dtype, f"{a.dtype} is not {target.dtype}"
+    assert device_of(a) == target.device
+
+
+@pytest.mark.parametrize(("activation", "loss", "output"), CASES)
+def test_every_output_keeps_namespace_dtype_and_device(target, activation, loss, output):
+    host_params, X, Y = ref.random_problem((4, 6, 5, 3), 11, loss, 4)
+    params = target.params(host_params)
+    X, Y = target.asarray(X), target.asarray(Y)
+    kw = {"activation": activation, "loss": loss, "output": output}
+    _check(
+        target,
+        mlp_xp.forward(
+            params,
+            X,
+            activation=activation,
+            output=output
+            or (
+                "softmax"
+                if loss == "cross_entropy"
+                else "sigmoid"
+                if "binary" in loss
+                else "identity"
+            ),
+        ),
+    )
+    value = mlp_xp.loss(params, X, Y, **kw, alpha=0.1)
+    if target.backend != "numpy":  # NumPy reductions return NumPy scalars, not 0-d arrays
+        _check(target, value)
+        assert value.shape == ()
+    else:
+        assert value.dtype == np.dtype(target.dtype_name)
+    for a in mlp_xp.layers.flatten(mlp_xp.gradients(params, X, Y, **kw, alpha=0.1)):
+        _check(target, a)
+    for a in mlp_xp.layers.flatten(mlp_xp.step(params, X, Y, 0.1, **kw)):
+        _check(target, a)
+
+
+def test_optimizer_state_is_created_on_the_input_device(target):
+    params = mlp_xp.init_params(
+        (3, 4, 2), dtype=target.dtype_name, backend=target.backend, device=target.device_name
+    )
+    for name in ("momentum", "adam"):
+        state = mlp_xp.optimizers.OPTIMIZERS[name](0.1).init(params)
+        # momentum's state is (velocity,); adam's is (count, mu, nu).
+        trees = state[0][1:] if name == "adam" else state[0]
+        leaves = [a for tree in trees for layer in tree for a in layer]
+        assert leaves
+        for a in leaves:
+            _check(target, a)
