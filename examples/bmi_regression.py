@@ -36,8 +36,9 @@ def main() -> None:
     where = resolve(args.backend, args.device)
     X_dev = from_host(Xs, where, args.dtype)
     y_dev = from_host(ys, where, args.dtype)
-    params = mlp_xp.init_params((2, 8, 1), seed=0, dtype=args.dtype, backend=where.name,
-                                device=args.device)
+    params = mlp_xp.init_params(
+        (2, 8, 1), seed=0, dtype=args.dtype, backend=where.name, device=args.device
+    )
     optimizer = mlp_xp.adam(0.01)
     state = optimizer.init(params)
     rng = np.random.default_rng(0)
@@ -46,16 +47,19 @@ def main() -> None:
         order = rng.permutation(n_train)
         for i in range(0, n_train, 64):
             rows = where.xp.asarray(order[i : i + 64], device=where.device)
-            grads = mlp_xp.gradients(params, where.xp.take(X_dev, rows, axis=0),
-                                     where.xp.take(y_dev, rows, axis=0))
+            grads = mlp_xp.gradients(
+                params, where.xp.take(X_dev, rows, axis=0), where.xp.take(y_dev, rows, axis=0)
+            )
             updates, state = optimizer.update(grads, state, params)
             params = mlp_xp.apply_updates(params, updates)
     seconds = time.perf_counter() - start
     pred = to_host(mlp_xp.forward(params, X_dev[n_train:, ...])) * y_sd + y_mu
     resid = pred[:, 0] - y[n_train:]
     r2 = 1 - np.sum(resid**2) / np.sum((y[n_train:] - y[n_train:].mean()) ** 2)
-    print(f"backend={where.name} device={where.device} dtype={args.dtype} "
-          f"held-out R2={r2:.5f} time={seconds:.2f}s")
+    print(
+        f"backend={where.name} device={where.device} dtype={args.dtype} "
+        f"held-out R2={r2:.5f} time={seconds:.2f}s"
+    )
 
 
 if __name__ == "__main__":
