@@ -463,6 +463,16 @@ def from_host(a: Any, placement: Placement, dtype: object = None) -> Array:
     return xp.asarray(host, dtype=target, device=device)
 
 
+def take_rows(placement: Placement, x: Array, order: np.ndarray) -> Array:
+    """Rows ``order`` (a host integer array) of ``x``, gathered on ``x``'s device."""
+    xp = placement.xp
+    if placement.name == "dask":
+        index = xp.asarray(order)
+    else:
+        index = xp.asarray(order, device=placement.device)
+    return xp.take(x, index, axis=0)
+
+
 def to_backend(x: Array, backend: str | None = "numpy", device: object = None) -> Array:
     """Move an array to another backend and device, keeping its dtype.
 

@@ -1,47 +1,60 @@
-"""The ``mlp-xp`` command line."""
+"""mlp-xp: train, check and benchmark multilayer perceptrons on any array backend."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from . import __version__
-from ._backend import available_backends
+
+COMMANDS: tuple[str, ...] = ("train", "predict", "evaluate", "parity", "bench", "info")
+"""Subcommands, each a module of mlp_xp.commands with a ``register(subparsers)``."""
 
 
-def _info(args: argparse.Namespace) -> int:
-    """Print every backend, whether it is usable here, and why not."""
-    print(f"mlp_xp {__version__}")
-    for info in available_backends().values():
-        if info.available:
-            devices = ", ".join(info.devices)
-            print(f"  {info.name:<17} usable       {info.version:<14} devices: {devices}")
-        else:
-            state = "unusable" if info.installed else "not installed"
-            print(f"  {info.name:<17} {state:<12} {info.reason}")
-    return 0
+class UsageError(ValueError):
+    """Bad command-line usage: exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``mlp-xp``."""
+    """The argument parser of ``mlp-xp``, with every subcommand that exists."""
     parser = argparse.ArgumentParser(prog="mlp-xp", description=__doc__)
     parser.add_argument("--version", action="version", version=f"mlp_xp {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    info = sub.add_parser("info", help="list the backends usable here, and why others are not")
-    info.set_defaults(func=_info)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"mlp_xp.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"mlp_xp.commands.{name}":
+                continue  # not written yet
+            raise
+        module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``mlp-xp``; errors print one line and return a non-zero exit code."""
+    """Run ``mlp-xp``.
+
+    Errors print one line, without a traceback: bad usage and bad input exit 2,
+    anything else that goes wrong exits 1.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (TypeError, ValueError, OSError) as exc:
+    except KeyboardInterrupt:
+        print("mlp-xp: interrupted", file=sys.stderr)
+        return 130
+    except (TypeError, ValueError, OSError, ModuleNotFoundError) as exc:
         print(f"mlp-xp: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # one line for the user; MLP_XP_DEBUG=1 shows the traceback
+        if os.environ.get("MLP_XP_DEBUG"):
+            raise
+        print(f"mlp-xp: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ def make_bmi(n_samples: int = 5000, *, seed: object = 0) -> tuple[np.ndarray, np
     return X, weight / height**2
 
 
-def make_xor(n_repeats: int = 64, *, noise: float = 0.0, seed: object = 0):
+def make_xor(
+    n_repeats: int = 64, *, noise: float = 0.0, seed: object = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The four XOR points, repeated, with optional Gaussian noise on the inputs.
 
     Returns

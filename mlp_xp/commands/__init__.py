@@ -1,0 +1,1 @@
+"""One module per ``mlp-xp`` subcommand; each defines ``register(subparsers)``."""
