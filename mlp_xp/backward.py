@@ -29,8 +29,8 @@ def backward(
 ) -> Params:
     """Gradients of every layer, given the output delta.
 
-    ``alpha`` adds the L2 penalty alpha/2 * sum ||W||^2 (biases excluded), whose
-    gradient is alpha * W.
+    ``alpha`` adds scikit-learn's L2 penalty alpha/(2 n) * sum ||W||^2 (biases
+    excluded, n the batch size), whose gradient is (alpha / n) * W.
     """
     grads: list[Layer] = []
     for i in range(len(params) - 1, -1, -1):
@@ -38,7 +38,7 @@ def backward(
         # delta.T is a view, so matmul takes the transposed operand as is.
         gW = delta.T @ trace.inputs[i]
         if alpha:
-            gW = gW + alpha * W
+            gW = gW + W * (alpha / delta.shape[0])
         grads.append(Layer(gW, xp.sum(delta, axis=0)))
         if i:
             delta = plan.hidden.backward(xp, delta @ W, trace.saved[i - 1])

@@ -30,11 +30,14 @@ def _namespace(params: object, X: Array, Y: Array | None) -> tuple[Namespace, Pa
     return xp, check_params(xp, params)
 
 
-def l2_penalty(xp: Namespace, params: Params, alpha: float) -> Array:
-    """alpha/2 * sum of squared weights (biases excluded), as a 0-d array."""
+def l2_penalty(xp: Namespace, params: Params, alpha: float, n: int) -> Array:
+    """alpha/(2 n) * sum of squared weights (biases excluded), as a 0-d array.
+
+    This is scikit-learn's convention: the penalty is divided by the batch size n.
+    """
     return sum(
         (xp.sum(layer.W * layer.W) for layer in params[1:]), xp.sum(params[0].W * params[0].W)
-    ) * (0.5 * alpha)
+    ) * (0.5 * alpha / n)
 
 
 def value_and_grad(
@@ -44,7 +47,7 @@ def value_and_grad(
     trace = forward_trace(xp, params, X, plan)
     value = plan.loss.value(xp, trace.z, trace.y_hat, Y)
     if alpha:
-        value = value + l2_penalty(xp, params, alpha)
+        value = value + l2_penalty(xp, params, alpha, X.shape[0])
     grads = backward(xp, params, trace, output_delta(xp, trace, Y, plan), plan, alpha)
     return value, grads
 
@@ -109,7 +112,7 @@ def loss(
     output: str | None = None,
     alpha: float = 0.0,
 ) -> Array:
-    """The batch-mean loss, plus the L2 penalty alpha/2 * sum ||W||^2.
+    """The batch-mean loss, plus the L2 penalty alpha/(2 n) * sum ||W||^2.
 
     Parameters
     ----------
@@ -119,7 +122,8 @@ def loss(
     activation, loss, output : str
         See :func:`mlp_xp.plan.make_plan`.
     alpha : float
-        L2 strength; biases are not penalised.
+        L2 strength, as in scikit-learn: alpha/(2 n) * sum ||W||^2 with n the
+        batch size; biases are not penalised.
 
     Returns
     -------
@@ -132,7 +136,7 @@ def loss(
     check_batch(xp, params, X, Y)
     z, y_hat = forward_output(xp, params, X, plan)
     value = plan.loss.value(xp, z, y_hat, Y)
-    return value + l2_penalty(xp, params, a) if a else value
+    return value + l2_penalty(xp, params, a, X.shape[0]) if a else value
 
 
 def gradients(
