@@ -8,18 +8,24 @@ from ._backend import (
     to_backend,
     to_host,
 )
+from ._version import __version__
+from .errors import DivergenceError, NotFittedError
+from .estimators import MLPClassifier, MLPRegressor
 from .init import init_params
+from .io import load
 from .layers import Layer, Params
 from .lecture import gradient_descent_step
 from .network import forward, gradients, loss, step
 from .optimizers import Optimizer, adam, apply_updates, momentum, sgd
 
-__version__ = "0.1.0"
-
 __all__ = [
     "BackendInfo",
     "BackendUnavailableError",
+    "DivergenceError",
     "Layer",
+    "MLPClassifier",
+    "MLPRegressor",
+    "NotFittedError",
     "Optimizer",
     "Params",
     "__version__",
@@ -30,6 +36,7 @@ __all__ = [
     "gradient_descent_step",
     "gradients",
     "init_params",
+    "load",
     "loss",
     "momentum",
     "resolve",

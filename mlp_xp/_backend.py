@@ -8,6 +8,7 @@ and moves arrays to and from the host for I/O.  Nothing here does any maths.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -381,6 +382,17 @@ def resolve(backend: str | None = "auto", device: object = None) -> Placement:
     return Placement(name, xp, _resolve_device(name, xp, device, "device"))
 
 
+def device_name(placement: Placement) -> str:
+    """The device as a string that :func:`resolve` accepts back, e.g. ``"cuda:0"``."""
+    if placement.name in ("numpy", "dask"):
+        return "cpu"
+    if placement.name == "array_api_strict":
+        return _strict_device_name(placement.device)
+    if placement.name == "cupy":
+        return f"cuda:{placement.device.id}"
+    return str(placement.device)
+
+
 def placement_of(x: Array) -> Placement:
     """Where an existing array lives, as a Placement."""
     name = backend_name_of(x)
@@ -461,6 +473,42 @@ def from_host(a: Any, placement: Placement, dtype: object = None) -> Array:
     if placement.name == "dask":
         return xp.asarray(host, dtype=target)
     return xp.asarray(host, dtype=target, device=device)
+
+
+def move(x: Any, placement: Placement, dtype: object = None) -> Array:
+    """``x`` (an array of any backend, or host data) in ``placement``, as ``dtype``.
+
+    Arrays already in the right namespace and on the right device stay there and
+    are only cast if needed; anything else goes through the host once.
+    """
+    same = array_api_compat.is_array_api_obj(x) and backend_name_of(x) == placement.name
+    if same and (placement.name == "dask" or device_of(x) == placement.device):
+        if dtype is None:
+            return x
+        return placement.xp.astype(x, float_dtype(placement.xp, dtype, placement.device))
+    host = to_host(x) if array_api_compat.is_array_api_obj(x) else np.asarray(x)
+    if dtype is None and host.dtype.kind != "f":
+        if placement.name == "dask":
+            return placement.xp.asarray(host)
+        return placement.xp.asarray(host, device=placement.device)
+    return from_host(host, placement, dtype if dtype is not None else str(host.dtype))
+
+
+def is_array(x: object) -> bool:
+    """Whether ``x`` is an array of a supported namespace (NumPy included)."""
+    return bool(array_api_compat.is_array_api_obj(x))
+
+
+def floating_point_errors_ignored(placement: Placement) -> contextlib.AbstractContextManager[Any]:
+    """Silence NumPy's overflow/invalid warnings while training.
+
+    A diverging run is detected from its loss once per epoch and reported with
+    the epoch and a suggestion; NumPy's per-operation warnings would only repeat
+    that less clearly.  Other namespaces do not warn.
+    """
+    if placement.name == "numpy":
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    return contextlib.nullcontext()
 
 
 def take_rows(placement: Placement, x: Array, order: np.ndarray) -> Array:

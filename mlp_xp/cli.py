@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from ._version import __version__
 
 COMMANDS: tuple[str, ...] = ("train", "predict", "evaluate", "parity", "bench", "info")
 """Subcommands, each a module of mlp_xp.commands with a ``register(subparsers)``."""

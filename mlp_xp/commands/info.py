@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .. import __version__
 from .._backend import available_backends
+from .._version import __version__
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,16 @@
+"""Exceptions of mlp_xp beyond the built-in TypeError and ValueError."""
+
+from __future__ import annotations
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss.
+
+    The estimator that raised it keeps the last finite weights, so it can still
+    be saved or inspected.  The message names the epoch and suggests a smaller
+    learning rate.
+    """
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The estimator is used before ``fit`` (same bases as scikit-learn's)."""

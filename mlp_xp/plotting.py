@@ -1,0 +1,46 @@
+"""Plots with matplotlib (the ``plot`` extra), drawn off-screen into files."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import io
+from typing import Any
+
+from .io import atomic_write
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the non-interactive Agg backend, or a clear error."""
+    if importlib.util.find_spec("matplotlib") is None:
+        msg = "plotting needs matplotlib: pip install 'mlp_xp[plot]' (or pip install matplotlib)"
+        raise ModuleNotFoundError(msg)
+    matplotlib = importlib.import_module("matplotlib")
+    matplotlib.use("Agg")
+    return importlib.import_module("matplotlib.pyplot")
+
+
+def save_figure(fig: Any, path: str) -> None:
+    """Render ``fig`` as PNG and write it atomically."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    atomic_write(path, buffer.getvalue())
+
+
+def plot_history(history: dict[str, list[float | None]], path: str, title: str = "") -> None:
+    """The training and validation loss per epoch, on a log scale, into a PNG file."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    epochs = range(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["loss"], label="training loss")
+    val = history.get("val_loss") or []
+    if any(v is not None for v in val):
+        ax.plot(epochs, [float("nan") if v is None else v for v in val], label="validation loss")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title or "mlp_xp training")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    save_figure(fig, path)
+    plt.close(fig)
