@@ -32,6 +32,8 @@ class Dataset(NamedTuple):
     task: str | None
     """"regression" or "classification" for built-in data sets, else None (to infer)."""
     source: str
+    named: bool = True
+    """Whether the feature names come from the data (False for .npz files)."""
 
 
 def load_data(source: str, *, target: str | None = None, need_target: bool = True) -> Dataset:
@@ -80,7 +82,8 @@ def _builtin(name: str) -> Dataset:
 
 def _npz(path: Path, need_target: bool) -> Dataset:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # Open the file ourselves: np.load leaks its handle when the zip is damaged.
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
             files = list(archive.files)
             if "X" not in files:
                 msg = f"{str(path)!r} has no array named 'X' (it holds: {', '.join(files)})"
@@ -105,7 +108,7 @@ def _npz(path: Path, need_target: bool) -> Dataset:
         msg = f"{str(path)!r}: X has {len(X)} rows but y has {len(y)}"
         raise ValueError(msg)
     names = [f"x{j}" for j in range(X.shape[1])]
-    return Dataset(X, y, names, "y", None, str(path))
+    return Dataset(X, y, names, "y", None, str(path), named=False)
 
 
 def _check_finite_features(X: np.ndarray, source: str, names: list[str]) -> None:

@@ -180,7 +180,8 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     with path.open("rb") as handle:
         head = handle.read(16)
     if head[:2] == b"PK":
-        with np.load(path, allow_pickle=False) as archive:
+        # Open the file ourselves: np.load leaks its handle when the zip is damaged.
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
         text = str(arrays.pop(_METADATA_KEY))
         return json.loads(text), arrays
@@ -253,7 +254,6 @@ def load(
             where = resolve(backend, device)
         dtype = meta["dtype"]
         model: Any = cls(**hyper)
-        model.backend, model.device = where.name, device_name(where)
         model.params_ = _decode_tree(meta["params"], arrays, where, dtype)
         _check_architecture(model.params_, meta)
         model.backend_, model.device_, model.dtype_ = where.name, device_name(where), dtype

@@ -30,12 +30,12 @@ def features_for(model: Any, data: Dataset) -> np.ndarray:
     """The columns of ``data`` the model was trained on, by name where names are known."""
     names = getattr(model, "feature_names_in_", None)
     X = data.X
-    if names and list(data.feature_names) != list(names):
+    # Columns are matched by name where both sides have names; an .npz file has
+    # none, so its columns are taken in order.
+    if names and data.named and list(data.feature_names) != list(names):
         missing = [n for n in names if n not in data.feature_names]
         if not missing:
             X = X[:, [data.feature_names.index(n) for n in names]]
-        elif len(data.feature_names) == len(names) and data.source.endswith(".npz"):
-            pass  # an .npz file has no names; its columns are taken in order
         else:
             msg = (
                 f"{data.source} lacks the feature column(s) {missing} the model was trained "

@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
 
     def save(path: str) -> None:
         # fit() starts by clearing fitted attributes, so these are set just before saving.
-        model.feature_names_in_ = data.feature_names
+        model.feature_names_in_ = data.feature_names if data.named else None
         model.target_name_ = data.target_name
         model.data_info_ = {
             "source": data.source,
