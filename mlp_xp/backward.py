@@ -4,7 +4,7 @@ With delta_l = dL/dz_l for the batch (rows are samples, already scaled by 1/n so
 that the gradients are batch means):
 
     dL/dW_l = delta_l.T @ a_{l-1}         (shape (out, in), like W_l)
-    dL/db_l = sum over rows of delta_l
+    dL/db_l = sum over rows of delta_l  (computed as ones @ delta_l)
     delta_{l-1} = (delta_l @ W_l) * f'(z_{l-1})
 
 which is the lecture's delta_j = f'(h_j) sum_k delta_k w_jk, written for a batch.
@@ -33,13 +33,16 @@ def backward(
     excluded, n the batch size), whose gradient is (alpha / n) * W.
     """
     grads: list[Layer] = []
+    # Column sums as a product with a vector of ones: BLAS does this several times
+    # faster than a reduction over axis 0, which strides across narrow rows.
+    ones = xp.ones_like(delta[:, 0])
     for i in range(len(params) - 1, -1, -1):
         W = params[i].W
         # delta.T is a view, so matmul takes the transposed operand as is.
         gW = delta.T @ trace.inputs[i]
         if alpha:
             gW = gW + W * (alpha / delta.shape[0])
-        grads.append(Layer(gW, xp.sum(delta, axis=0)))
+        grads.append(Layer(gW, ones @ delta))
         if i:
             delta = plan.hidden.backward(xp, delta @ W, trace.saved[i - 1])
     grads.reverse()

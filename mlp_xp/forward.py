@@ -31,8 +31,10 @@ def forward_trace(xp: Namespace, params: Params, X: Array, plan: Plan) -> Trace:
     z = a
     for i, (W, b) in enumerate(params):
         inputs.append(a)
-        # W.T is a view: matmul reads W transposed without copying it.
-        z = a @ W.T + b
+        # W.T is a view: matmul reads W transposed without copying it.  The bias
+        # is added in place into the fresh product, saving one allocation.
+        z = a @ W.T
+        z += b
         a, keep = (plan.output if i == last else plan.hidden).forward(xp, z)
         saved.append(keep)
     return Trace(tuple(inputs), tuple(saved), z, a)
@@ -44,6 +46,7 @@ def forward_output(xp: Namespace, params: Params, X: Array, plan: Plan) -> tuple
     last = len(params) - 1
     z = a
     for i, (W, b) in enumerate(params):
-        z = a @ W.T + b
+        z = a @ W.T
+        z += b
         a, _ = (plan.output if i == last else plan.hidden).forward(xp, z)
     return z, a

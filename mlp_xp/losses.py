@@ -33,6 +33,10 @@ class Loss(NamedTuple):
     """(xp, z, y_hat, y) -> the batch mean, a 0-d array."""
     delta: Callable[[Namespace, Array, Array, Activation, Any, float], Array]
     """(xp, y_hat, y, output activation, saved, scale) -> scale * dL/dz."""
+    value_and_delta: Callable[
+        [Namespace, Array, Array, Array, Activation, Any, float], tuple[Array, Array]
+    ]
+    """(xp, z, y_hat, y, output activation, saved, scale) -> (value, scale * dL/dz)."""
 
 
 def _squared_error_value(xp: Namespace, z: Array, y_hat: Array, y: Array) -> Array:
@@ -46,6 +50,35 @@ def _squared_error_delta(
 ) -> Array:
     """dL/dy_hat = y_hat - y, then the output activation's chain rule."""
     return output.backward(xp, (y_hat - y) * scale, saved)
+
+
+def _squared_error_value_and_delta(
+    xp: Namespace, z: Array, y_hat: Array, y: Array, output: Activation, saved: Any, scale: float
+) -> tuple[Array, Array]:
+    """Both from one residual r = y_hat - y: value = 1/2 sum(r * (r / n)) with scale = 1/n."""
+    r = y_hat - y
+    g = r * scale
+    value = xp.vecdot(xp.reshape(g, (-1,)), xp.reshape(r, (-1,))) * 0.5
+    return value, output.backward(xp, g, saved)
+
+
+def _matched_value_and_delta(
+    value: Callable[[Namespace, Array, Array, Array], Array],
+) -> Callable[[Namespace, Array, Array, Array, Activation, Any, float], tuple[Array, Array]]:
+    """value_and_delta for a cross-entropy: its value, and y_hat - y."""
+
+    def both(
+        xp: Namespace,
+        z: Array,
+        y_hat: Array,
+        y: Array,
+        output: Activation,
+        saved: Any,
+        scale: float,
+    ) -> tuple[Array, Array]:
+        return value(xp, z, y_hat, y), (y_hat - y) * scale
+
+    return both
 
 
 def _softplus(xp: Namespace, z: Array) -> Array:
@@ -73,10 +106,26 @@ def _matched_delta(
 
 
 LOSSES: dict[str, Loss] = {
-    "squared_error": Loss("squared_error", None, _squared_error_value, _squared_error_delta),
-    "binary_cross_entropy": Loss(
-        "binary_cross_entropy", "sigmoid", _binary_cross_entropy_value, _matched_delta
+    "squared_error": Loss(
+        "squared_error",
+        None,
+        _squared_error_value,
+        _squared_error_delta,
+        _squared_error_value_and_delta,
     ),
-    "cross_entropy": Loss("cross_entropy", "softmax", _cross_entropy_value, _matched_delta),
+    "binary_cross_entropy": Loss(
+        "binary_cross_entropy",
+        "sigmoid",
+        _binary_cross_entropy_value,
+        _matched_delta,
+        _matched_value_and_delta(_binary_cross_entropy_value),
+    ),
+    "cross_entropy": Loss(
+        "cross_entropy",
+        "softmax",
+        _cross_entropy_value,
+        _matched_delta,
+        _matched_value_and_delta(_cross_entropy_value),
+    ),
 }
 """Every loss by name."""

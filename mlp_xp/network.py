@@ -45,11 +45,12 @@ def value_and_grad(
 ) -> tuple[Array, Params]:
     """Kernel: the batch loss (0-d array) and the gradients of every layer."""
     trace = forward_trace(xp, params, X, plan)
-    value = plan.loss.value(xp, trace.z, trace.y_hat, Y)
+    value, delta = plan.loss.value_and_delta(
+        xp, trace.z, trace.y_hat, Y, plan.output, trace.saved[-1], 1.0 / Y.shape[0]
+    )
     if alpha:
         value = value + l2_penalty(xp, params, alpha, X.shape[0])
-    grads = backward(xp, params, trace, output_delta(xp, trace, Y, plan), plan, alpha)
-    return value, grads
+    return value, backward(xp, params, trace, delta, plan, alpha)
 
 
 def grad(

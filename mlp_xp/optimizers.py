@@ -27,7 +27,8 @@ def tree_map(fn: Callable[..., Array], tree: Tree, *rest: Tree) -> Tree:
     """Apply ``fn`` leaf by leaf to one or more trees of the same structure."""
     if isinstance(tree, tuple):
         children = [tree_map(fn, *parts) for parts in zip(tree, *rest)]
-        return type(tree)(*children) if hasattr(tree, "_fields") else tuple(children)
+        cls = type(tree)
+        return tuple(children) if cls is tuple else cls(*children)  # NamedTuples too
     return fn(tree, *rest)
 
 

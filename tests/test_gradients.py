@@ -117,3 +117,18 @@ def test_l2_penalty_gradient_matches_central_differences():
     )
     for g, e in zip(mlp_xp.layers.flatten(got), expected):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(("loss", "output"), LOSS_OUTPUTS)
+def test_training_kernel_reports_the_same_loss_and_gradients(target, host, loss, output):
+    """value_and_grad (the training loop's kernel) agrees with loss() and gradients()."""
+    params, X, Y = ref.random_problem((3, 6, 3), 16, loss, 5)
+    p, Xt, Yt = target.params(params), target.asarray(X), target.asarray(Y)
+    plan = mlp_xp.plan.make_plan("tanh", loss, output)
+    value, grads = mlp_xp.network.value_and_grad(target.xp, p, Xt, Yt, plan, alpha=0.2)
+    expected = mlp_xp.loss(p, Xt, Yt, activation="tanh", loss=loss, output=output, alpha=0.2)
+    tol = 64 * target.eps
+    np.testing.assert_allclose(float(host(value)), float(host(expected)), rtol=tol)
+    again = mlp_xp.gradients(p, Xt, Yt, activation="tanh", loss=loss, output=output, alpha=0.2)
+    for g, e in zip(mlp_xp.layers.flatten(grads), mlp_xp.layers.flatten(again)):
+        np.testing.assert_array_equal(host(g), host(e))
