@@ -511,6 +511,14 @@ def floating_point_errors_ignored(placement: Placement) -> contextlib.AbstractCo
     return contextlib.nullcontext()
 
 
+def synchronize(placement: Placement) -> None:
+    """Wait until the device has finished all queued work (for timing; no-op on the CPU)."""
+    if placement.name == "cupy":
+        placement.device.synchronize()
+    elif placement.name == "torch" and placement.device.type == "cuda":
+        importlib.import_module("torch").cuda.synchronize(placement.device)
+
+
 def take_rows(placement: Placement, x: Array, order: np.ndarray) -> Array:
     """Rows ``order`` (a host integer array) of ``x``, gathered on ``x``'s device."""
     xp = placement.xp

@@ -29,6 +29,9 @@ def backward(
 ) -> Params:
     """Gradients of every layer, given the output delta.
 
+    It consumes ``trace``: each stored activation is dropped once used, so its
+    memory can go before the next layer's gradients are made.
+
     ``alpha`` adds scikit-learn's L2 penalty alpha/(2 n) * sum ||W||^2 (biases
     excluded, n the batch size), whose gradient is (alpha / n) * W.
     """
@@ -40,10 +43,13 @@ def backward(
         W = params[i].W
         # delta.T is a view, so matmul takes the transposed operand as is.
         gW = delta.T @ trace.inputs[i]
+        trace.inputs[i] = None
         if alpha:
-            gW = gW + W * (alpha / delta.shape[0])
+            gW += W * (alpha / delta.shape[0])
         grads.append(Layer(gW, ones @ delta))
         if i:
+            # delta @ W is a fresh array, so the activation may scale it in place.
             delta = plan.hidden.backward(xp, delta @ W, trace.saved[i - 1])
+            trace.saved[i - 1] = None
     grads.reverse()
     return tuple(grads)

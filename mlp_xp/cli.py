@@ -41,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     anything else that goes wrong exits 1.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # `mlp-xp bench` hands its options to benchmarks/step.py, which parses them.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if getattr(args, "command", None) != "bench":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.rest = [*extra, *args.rest]
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -10,34 +10,42 @@ from .plan import Plan
 
 
 class Trace(NamedTuple):
-    """What the backward pass needs from the forward pass."""
+    """What the backward pass needs from the forward pass.
 
-    inputs: tuple[Array, ...]
+    The lists are handed over to :func:`mlp_xp.backward.backward`, which drops
+    each entry as soon as it has used it, so that memory is released layer by
+    layer during backpropagation.
+    """
+
+    inputs: list[Array | None]
     """The input of every layer: X, then each hidden activation."""
-    saved: tuple[Any, ...]
+    saved: list[Any]
     """What each layer's activation kept for its derivative."""
     z: Array
-    """The output layer's pre-activation (the logits)."""
+    """The output layer's pre-activation: the logits the cross-entropies read.  (An
+    activation that works in place, like ReLU, overwrites it; the cross-entropies'
+    sigmoid and softmax never do.)"""
     y_hat: Array
     """The network's output."""
 
 
 def forward_trace(xp: Namespace, params: Params, X: Array, plan: Plan) -> Trace:
     """Run the network on ``X`` and keep what backpropagation needs."""
-    inputs = []
-    saved = []
+    inputs: list[Array | None] = []
+    saved: list[Any] = []
     a = X
     last = len(params) - 1
     z = a
     for i, (W, b) in enumerate(params):
         inputs.append(a)
         # W.T is a view: matmul reads W transposed without copying it.  The bias
-        # is added in place into the fresh product, saving one allocation.
+        # is added in place into the fresh product, and the activation may work in
+        # place on it too: z belongs to this function, never to the caller.
         z = a @ W.T
         z += b
         a, keep = (plan.output if i == last else plan.hidden).forward(xp, z)
         saved.append(keep)
-    return Trace(tuple(inputs), tuple(saved), z, a)
+    return Trace(inputs, saved, z, a)
 
 
 def forward_output(xp: Namespace, params: Params, X: Array, plan: Plan) -> tuple[Array, Array]:

@@ -49,17 +49,20 @@ def _squared_error_delta(
     xp: Namespace, y_hat: Array, y: Array, output: Activation, saved: Any, scale: float
 ) -> Array:
     """dL/dy_hat = y_hat - y, then the output activation's chain rule."""
-    return output.backward(xp, (y_hat - y) * scale, saved)
+    r = y_hat - y
+    r *= scale
+    return output.backward(xp, r, saved)
 
 
 def _squared_error_value_and_delta(
     xp: Namespace, z: Array, y_hat: Array, y: Array, output: Activation, saved: Any, scale: float
 ) -> tuple[Array, Array]:
-    """Both from one residual r = y_hat - y: value = 1/2 sum(r * (r / n)) with scale = 1/n."""
+    """Both from one residual r = y_hat - y: value = 1/2 sum(r^2) / n, delta = r / n."""
     r = y_hat - y
-    g = r * scale
-    value = xp.vecdot(xp.reshape(g, (-1,)), xp.reshape(r, (-1,))) * 0.5
-    return value, output.backward(xp, g, saved)
+    flat = xp.reshape(r, (-1,))
+    value = xp.vecdot(flat, flat) * (0.5 * scale)
+    r *= scale  # r is this function's own array: scale it in place
+    return value, output.backward(xp, r, saved)
 
 
 def _matched_value_and_delta(
@@ -76,7 +79,7 @@ def _matched_value_and_delta(
         saved: Any,
         scale: float,
     ) -> tuple[Array, Array]:
-        return value(xp, z, y_hat, y), (y_hat - y) * scale
+        return value(xp, z, y_hat, y), _matched_delta(xp, y_hat, y, output, saved, scale)
 
     return both
 
@@ -102,7 +105,9 @@ def _matched_delta(
     xp: Namespace, y_hat: Array, y: Array, output: Activation, saved: Any, scale: float
 ) -> Array:
     """dL/dz = y_hat - y for a cross-entropy and its matched output activation."""
-    return (y_hat - y) * scale
+    r = y_hat - y
+    r *= scale
+    return r
 
 
 LOSSES: dict[str, Loss] = {

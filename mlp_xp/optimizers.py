@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, TypeAlias
 
 from ._backend import Array, namespace_of
+from .layers import Layer
 from .validation import check_nonnegative_float, check_positive_float
 
 Tree: TypeAlias = Any
@@ -25,6 +26,13 @@ State: TypeAlias = tuple[Any, ...]
 
 def tree_map(fn: Callable[..., Array], tree: Tree, *rest: Tree) -> Tree:
     """Apply ``fn`` leaf by leaf to one or more trees of the same structure."""
+    if type(tree) is tuple and tree and type(tree[0]) is Layer:
+        # The common tree, parameters or gradients: a flat loop, since the generic
+        # recursion below costs more than the arithmetic on a small network.
+        if not rest:
+            return tuple([Layer(fn(W), fn(b)) for W, b in tree])
+        if len(rest) == 1:
+            return tuple([Layer(fn(W, V), fn(b, c)) for (W, b), (V, c) in zip(tree, rest[0])])
     if isinstance(tree, tuple):
         children = [tree_map(fn, *parts) for parts in zip(tree, *rest)]
         cls = type(tree)

@@ -27,15 +27,16 @@ def test_derivatives_match_central_differences(name):
     z = np.array([[-2.0, -0.7, 0.3, 1.1, 2.5]])
     g = np.array([[0.3, -1.2, 0.8, 2.0, -0.4]])
     act = ACTIVATIONS[name]
-    _a, saved = act.forward(np, z)
-    got = act.backward(np, g, saved)
+    # forward and backward may work in place on their argument: hand them copies.
+    _a, saved = act.forward(np, z.copy())
+    got = act.backward(np, g.copy(), saved)
     h = 1e-6
     # d/dz of sum(g * f(z)), one entry at a time (softmax couples the entries).
     expected = np.zeros_like(z)
     for k in range(z.shape[1]):
         e = np.zeros_like(z)
         e[0, k] = h
-        up, _ = act.forward(np, z + e)
+        up, _ = act.forward(np, z + e)  # z + e is a new array
         down, _ = act.forward(np, z - e)
         expected[0, k] = np.sum(g * (up - down)) / (2 * h)
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)

@@ -380,3 +380,34 @@ def test_usage_errors_exit_2(capsys):
         main(["train", "--epochs", "many"])
     assert info.value.code == 2
     assert "invalid int value" in capsys.readouterr().err
+
+
+def test_bench_runs_from_the_checkout(capsys, tmp_path):
+    out_json = tmp_path / "bench.json"
+    code = main(
+        [
+            "bench",
+            "--cases",
+            "tiny",
+            "--dtypes",
+            "float32",
+            "--rounds",
+            "1",
+            "--block",
+            "0.001",
+            "--no-fit",
+            "--compare",
+            "none",
+            "--json",
+            str(out_json),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "tiny   float32  mlp_xp" in out
+    import json
+
+    data = json.loads(out_json.read_text())
+    assert {r["impl"] for r in data["rows"]} == {"mlp_xp", "lecture", "floor"}
+    # The benchmark's own dtype check, not a timing: float32 stays float32.
+    assert any(c["what"] == "dtypes of every array" and c["ok"] for c in data["checks"])
