@@ -854,7 +854,7 @@ def plot_report(report: ParityReport, path: str | os.PathLike[str]) -> None:
     matplotlib.use("Agg")
     plt = importlib.import_module("matplotlib.pyplot")
     config = report.config
-    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8, 6), layout="constrained")
     steps = np.arange(config.steps + 1)
     for row in report.rows:
         curve = np.asarray(row.curve)
@@ -869,6 +869,6 @@ def plot_report(report: ParityReport, path: str | os.PathLike[str]) -> None:
     ax.set_xlabel("step")
     ax.set_ylabel("||p - p_ref|| / ||p_ref||")
     ax.set_title(f"Deviation from float64 NumPy\n{config.describe()}", fontsize=9)
-    ax.legend(fontsize=8)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8)
     fig.savefig(path, dpi=120)
     plt.close(fig)
