@@ -13,6 +13,10 @@ import functools
 import importlib
 import importlib.util
 import numbers
+import os
+import platform
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, NamedTuple, TypeAlias
@@ -43,6 +47,13 @@ _INSTALL_HINTS = {
     "array_api_strict": "pip install array-api-strict (or 'mlp_xp[test]')",
     "dask": "pip install 'dask[array,distributed]' (or 'mlp_xp[dask]')",
 }
+LAZY_BACKENDS: dict[str, str] = {
+    "dask": (
+        "dask arrays are lazy: a step-by-step loop builds one task graph that grows with "
+        "every step, so K steps cost about K^2 (10 steps of the BMI network take seconds)"
+    ),
+}
+"""Backends that record a graph instead of computing, and why long step-by-step loops are slow."""
 _MODULES = {
     "numpy": "numpy",
     "cupy": "cupy",
@@ -546,3 +557,163 @@ def to_backend(x: Array, backend: str | None = "numpy", device: object = None) -
     if placement.name == "dask":
         return placement.xp.asarray(host)
     return placement.xp.asarray(host, device=placement.device)
+
+
+def device_label(placement: Placement) -> str:
+    """A short name for a placement's device: ``"cpu"``, ``"cuda:0"``, ``"device1"``."""
+    if placement.name == "array_api_strict":
+        return _strict_device_name(placement.device)
+    if placement.name == "cupy":
+        return f"cuda:{placement.device.id}"
+    return str(placement.device)
+
+
+# --------------------------------------------------------------------------- environment
+
+# Environment variables that change what a float32 matmul or a reduction computes on a GPU.
+_NUMERICS_ENV_VARS: tuple[str, ...] = (
+    "NVIDIA_TF32_OVERRIDE",  # 0 switches TF32 off in every CUDA library, whatever they ask
+    "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",  # 1 switches TF32 on for PyTorch's cuBLAS calls
+    "CUPY_TF32",  # 1 makes CuPy's float32 matmuls use TF32 tensor cores
+    "CUPY_ACCELERATORS",  # cub/cutensor change the summation order of CuPy reductions
+    "CUBLAS_WORKSPACE_CONFIG",  # needed for deterministic cuBLAS results with streams
+)
+# float32 compute types of cuBLAS that round the inputs below float32 precision.
+_REDUCED_COMPUTE_TYPES = frozenset({"TF32", "FP16", "BF16"})
+
+
+def _read(probe: Callable[[], object]) -> object:
+    """The value a settings probe returns, or why it could not be read (never raises)."""
+    try:
+        with warnings.catch_warnings():
+            # Some PyTorch versions warn that a legacy TF32 flag is deprecated.
+            warnings.simplefilter("ignore")
+            value = probe()
+    except Exception as exc:  # a probe must not stop a report
+        return f"unreadable ({type(exc).__name__}: {exc})"
+    return value if isinstance(value, (bool, int, float)) else str(value)
+
+
+def _blas() -> str:
+    """The BLAS library NumPy was built against (its summation order shapes float results)."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
+    except Exception:  # older NumPy, or a build without that information
+        return "unknown"
+
+
+def _torch_numerics(gpus: dict[str, list[str]], versions: dict[str, str | None]) -> dict:
+    """PyTorch's float32 matmul settings, its CUDA version and GPU names."""
+    torch = importlib.import_module("torch")
+    matmul = torch.backends.cuda.matmul
+    settings = {
+        "torch.get_float32_matmul_precision()": _read(torch.get_float32_matmul_precision),
+        "torch.backends.cuda.matmul.allow_tf32": _read(lambda: matmul.allow_tf32),
+        # cuDNN's flag only affects convolutions, which mlp_xp never runs; shown for completeness.
+        "torch.backends.cudnn.allow_tf32 (convolutions only)": _read(
+            lambda: torch.backends.cudnn.allow_tf32
+        ),
+        "torch.get_num_threads()": _read(torch.get_num_threads),
+    }
+    # PyTorch >= 2.9 also has per-backend precision names ("ieee", "tf32", "none").
+    if hasattr(torch.backends, "fp32_precision"):
+        settings["torch.backends.fp32_precision"] = _read(lambda: torch.backends.fp32_precision)
+    if hasattr(matmul, "fp32_precision"):
+        settings["torch.backends.cuda.matmul.fp32_precision"] = _read(
+            lambda: matmul.fp32_precision
+        )
+    versions["torch CUDA"] = torch.version.cuda
+    if torch.cuda.is_available():
+        count = int(torch.cuda.device_count())
+        gpus["torch"] = [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(count)]
+    return settings
+
+
+def _cupy_numerics(gpus: dict[str, list[str]], versions: dict[str, str | None]) -> dict:
+    """CuPy's float32 matmul compute type, its CUDA versions and GPU names."""
+    cupy = importlib.import_module("cupy")
+    core = importlib.import_module("cupy._core")
+
+    def compute_type() -> str:
+        linalg = importlib.import_module("cupy._core._routines_linalg")
+        code = core.get_compute_type(np.float32)
+        names = {
+            getattr(linalg, n): n.removeprefix("COMPUTE_TYPE_")
+            for n in dir(linalg)
+            if n.startswith("COMPUTE_TYPE_")
+        }
+        return names.get(code, str(code))
+
+    settings = {"cupy float32 matmul compute type": _read(compute_type)}
+    if backend_info("cupy").available:
+        runtime = cupy.cuda.runtime
+        versions["cupy CUDA runtime"] = str(_read(runtime.runtimeGetVersion))
+        versions["CUDA driver"] = str(_read(runtime.driverGetVersion))
+        names = []
+        for i in range(int(runtime.getDeviceCount())):
+            name = runtime.getDeviceProperties(i)["name"]
+            names.append(f"cuda:{i} {name.decode() if isinstance(name, bytes) else name}")
+        gpus["cupy"] = names
+    return settings
+
+
+def environment_report() -> dict[str, Any]:
+    """The facts about this machine that change the numbers a backend computes.
+
+    Returns
+    -------
+    dict
+        ``python`` and ``platform``; ``versions`` of NumPy, array-api-compat and
+        every backend (None when not installed), plus the CUDA versions in use;
+        ``blas``, NumPy's BLAS library; ``gpus``, the GPU names each GPU backend
+        sees; ``settings``, each float32 matmul setting of PyTorch and CuPy;
+        ``env``, the environment variables that override them; and
+        ``reduced_precision``, a list of the settings that make float32 matmuls
+        less precise than IEEE float32 (TF32, FP16 or BF16), empty when none is on.
+    """
+    versions: dict[str, str | None] = {
+        "numpy": np.__version__,
+        "array_api_compat": str(array_api_compat.__version__),
+    }
+    for name in BACKENDS:
+        if name != "numpy":
+            info = backend_info(name)
+            versions[name] = info.version if info.installed else None
+    gpus: dict[str, list[str]] = {}
+    settings: dict[str, object] = {}
+    if backend_info("torch").installed:
+        settings.update(_torch_numerics(gpus, versions))
+    if backend_info("cupy").installed:
+        settings.update(_cupy_numerics(gpus, versions))
+    env = {name: os.environ[name] for name in _NUMERICS_ENV_VARS if name in os.environ}
+
+    reduced = []
+    precision = settings.get("torch.get_float32_matmul_precision()")
+    if precision in ("high", "medium"):
+        reduced.append(f"torch float32 matmul precision is {precision!r} (not 'highest')")
+    if settings.get("torch.backends.cuda.matmul.allow_tf32") is True:
+        reduced.append("torch.backends.cuda.matmul.allow_tf32 is True")
+    for key in ("torch.backends.fp32_precision", "torch.backends.cuda.matmul.fp32_precision"):
+        if settings.get(key) == "tf32":
+            reduced.append(f"{key} is 'tf32'")
+    if env.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "0") not in ("", "0"):
+        reduced.append("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is set")
+    if env.get("CUPY_TF32", "0") not in ("", "0"):
+        reduced.append(f"CUPY_TF32={env['CUPY_TF32']}")
+    if settings.get("cupy float32 matmul compute type") in _REDUCED_COMPUTE_TYPES:
+        reduced.append(
+            f"cupy float32 matmul compute type is {settings['cupy float32 matmul compute type']}"
+        )
+    if env.get("NVIDIA_TF32_OVERRIDE") == "0" and reduced:
+        reduced.append("(but NVIDIA_TF32_OVERRIDE=0 switches TF32 off in the CUDA libraries)")
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "blas": _blas(),
+        "gpus": gpus,
+        "settings": settings,
+        "env": env,
+        "reduced_precision": reduced,
+    }
