@@ -133,6 +133,8 @@ def test_emulated_tf32_matmuls_are_caught(monkeypatch):
     class TF32Array(np.ndarray):
         def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
             args = [x.view(np.ndarray) if isinstance(x, np.ndarray) else x for x in inputs]
+            if "out" in kwargs:  # in-place operators (z *= slope) pass the target as out=
+                kwargs["out"] = tuple(o.view(np.ndarray) for o in kwargs["out"])
             if ufunc is np.matmul:
                 args = [tf32(x) for x in args]
             out = getattr(ufunc, method)(*args, **kwargs)
