@@ -11,7 +11,8 @@
 # 3. Runs the parity suite on numpy, CuPy and PyTorch (CPU and CUDA), then `mlp-xp parity`
 #    on the same backends, and benchmarks/step.py --gpu when that script exists.
 # 4. Writes into OUTDIR: pytest-parity.log, parity.txt, parity.json, parity.png,
-#    nvidia-smi.txt, environment.json, pip-freeze.txt, bench.json (if any) and summary.txt.
+#    nvidia-smi.txt, environment.json, pip-freeze.txt, bench.log, bench.json, bench.png
+#    and summary.txt.  (On the device tool, which returns at most 8 files, tar OUTDIR.)
 #
 # The whole script stays under 5 minutes: every step runs under `timeout`, with what is
 # left of a 285-second budget.  Exit codes: 0 all passed; 1 a test or a parity row failed;
@@ -197,7 +198,7 @@ has torch || backends="${backends//torch:cpu,/}"
 
 status=0
 set +e
-(cd "$testdir" && timed 150 "$PY" -m pytest -p no:cacheprovider -m parity \
+(cd "$testdir" && timed 120 "$PY" -m pytest -p no:cacheprovider -m parity \
     tests/test_parity.py tests/test_parity_cli.py \
     --backend numpy --backend cupy --backend torch --backend array_api_strict) \
     >"$outdir/pytest-parity.log" 2>&1
@@ -209,7 +210,7 @@ say "parity suite: exit $rc ($(tail -n 1 "$outdir/pytest-parity.log"))"
 plot=(--plot "$outdir/parity.png")
 has matplotlib || plot=()
 set +e
-(cd "$testdir" && timed 90 "${mlp_cli[@]}" parity --backends "$backends" \
+(cd "$testdir" && timed 60 "${mlp_cli[@]}" parity --backends "$backends" \
     --json "$outdir/parity.json" ${plot[@]+"${plot[@]}"}) >"$outdir/parity.txt" 2>&1
 rc=$?
 set -e
@@ -217,11 +218,13 @@ cat "$outdir/parity.txt"
 say "mlp-xp parity --backends $backends: exit $rc"
 [ "$rc" -eq 0 ] || [ "$status" -ne 0 ] || status=$rc
 
-# ---- 4. the benchmark of another issue, when it exists ---------------------------------------
+# ---- 4. the step benchmark on CuPy and PyTorch CUDA (its targets are reported, not judged) --
 if [ -f "$repo/benchmarks/step.py" ]; then
+    bench_plot=(--plot "$outdir/bench.png")
+    has matplotlib || bench_plot=()
     set +e
-    (cd "$repo" && timed 45 "$PY" benchmarks/step.py --gpu --json "$outdir/bench.json") \
-        >"$outdir/bench.log" 2>&1
+    (cd "$repo" && timed 90 "$PY" benchmarks/step.py --gpu --check --json "$outdir/bench.json" \
+        ${bench_plot[@]+"${bench_plot[@]}"}) >"$outdir/bench.log" 2>&1
     rc=$?
     set -e
     say "benchmarks/step.py --gpu: exit $rc (not part of the verdict; see bench.log)"
