@@ -30,6 +30,23 @@ def _namespace(params: object, X: Array, Y: Array | None) -> tuple[Namespace, Pa
     return xp, check_params(xp, params)
 
 
+def _prepare(
+    params: object,
+    X: Array,
+    Y: Array,
+    activation: str,
+    loss: str,
+    output: str | None,
+    alpha: float,
+) -> tuple[Namespace, Params, Plan, float]:
+    """The public functions' shared checks: namespace, parameters, plan, alpha, data."""
+    xp, layers = _namespace(params, X, Y)
+    plan = make_plan(activation, loss, output)
+    a = check_nonnegative_float("alpha", alpha)
+    check_batch(xp, layers, X, Y)
+    return xp, layers, plan, a
+
+
 def l2_penalty(xp: Namespace, params: Params, alpha: float, n: int) -> Array:
     """alpha/(2 n) * sum of squared weights (biases excluded), as a 0-d array.
 
@@ -131,10 +148,7 @@ def loss(
     array, shape ()
         A 0-d array of the dtype of ``X``, on its device.
     """
-    xp, params = _namespace(params, X, Y)
-    plan = make_plan(activation, loss, output)
-    a = check_nonnegative_float("alpha", alpha)
-    check_batch(xp, params, X, Y)
+    xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
     z, y_hat = forward_output(xp, params, X, plan)
     value = plan.loss.value(xp, z, y_hat, Y)
     return value + l2_penalty(xp, params, a, X.shape[0]) if a else value
@@ -157,10 +171,7 @@ def gradients(
     tuple of Layer
         ``Layer(dL/dW, dL/db)`` for each layer, shaped like ``params``.
     """
-    xp, params = _namespace(params, X, Y)
-    plan = make_plan(activation, loss, output)
-    a = check_nonnegative_float("alpha", alpha)
-    check_batch(xp, params, X, Y)
+    xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
     return grad(xp, params, X, Y, plan, a)
 
 
@@ -184,11 +195,8 @@ def step(
     tuple of Layer
         New arrays; ``params`` is not modified.
     """
-    xp, params = _namespace(params, X, Y)
-    plan = make_plan(activation, loss, output)
     optimizer = sgd(learning_rate)
-    a = check_nonnegative_float("alpha", alpha)
-    check_batch(xp, params, X, Y)
+    xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
     grads = grad(xp, params, X, Y, plan, a)
     updates, _ = optimizer.update(grads, optimizer.init(params), params)
     return apply_updates(params, updates)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from ._backend import Array, Namespace, backend_name_of, device_of, dtype_name
+from ._backend import Array, Namespace, device_of, dtype_name
 from .layers import Layer, Params
 
 
@@ -36,34 +35,31 @@ def check_positive_int(arg: str, value: object) -> int:
     return int(value)
 
 
-def check_positive_float(arg: str, value: object) -> float:
-    """``value`` must be a real, finite number > 0; returned as a Python float.
+def _check_float(arg: str, value: object, zero_ok: bool) -> float:
+    """``value`` must be a real, finite number > 0 (or >= 0); returned as a Python float.
 
     Returning a Python float matters: a NumPy float64 scalar would turn float32
     arithmetic into float64, a Python float keeps the array's dtype.
     """
+    expected = "a finite number >= 0" if zero_ok else "a positive finite number"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = (
-            f"{arg} must be a positive finite number, got {value!r} of type {type(value).__name__}"
-        )
+        msg = f"{arg} must be {expected}, got {value!r} of type {type(value).__name__}"
         raise TypeError(msg)
     number = float(value)
-    if not (math.isfinite(number) and number > 0):
-        msg = f"{arg} must be a positive finite number, got {value!r}"
+    if not (math.isfinite(number) and (number >= 0 if zero_ok else number > 0)):
+        msg = f"{arg} must be {expected}, got {value!r}"
         raise ValueError(msg)
     return number
+
+
+def check_positive_float(arg: str, value: object) -> float:
+    """``value`` must be a real, finite number > 0; returned as a Python float."""
+    return _check_float(arg, value, zero_ok=False)
 
 
 def check_nonnegative_float(arg: str, value: object) -> float:
     """``value`` must be a real, finite number >= 0; returned as a Python float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = f"{arg} must be a finite number >= 0, got {value!r} of type {type(value).__name__}"
-        raise TypeError(msg)
-    number = float(value)
-    if not (math.isfinite(number) and number >= 0):
-        msg = f"{arg} must be a finite number >= 0, got {value!r}"
-        raise ValueError(msg)
-    return number
+    return _check_float(arg, value, zero_ok=True)
 
 
 def check_layer_sizes(sizes: object) -> tuple[int, ...]:
@@ -188,8 +184,3 @@ def check_batch(
         raise ValueError(msg)
     if finite:
         check_finite(xp, "Y", Y)
-
-
-def describe(x: Any) -> str:
-    """A short description of an array for messages: library, shape and dtype."""
-    return f"{backend_name_of(x)} array of shape {tuple(x.shape)} and dtype {dtype_name(x.dtype)}"
