@@ -476,18 +476,29 @@ def from_host(a: Any, placement: Placement, dtype: object = None) -> Array:
     return xp.asarray(host, dtype=target, device=device)
 
 
+_DASK_SEND_ONCE_BYTES = 2**20
+"""Host arrays from this size on are persisted when placed on dask (see below)."""
+
+
 def _dask_from_host(host: np.ndarray) -> Array:
     """A host array as a dask array chunked by rows only (dask sizes the row chunks).
 
     Every row chunk holds whole rows: mini-batches are row slices, and a batch
-    must not need a gather across feature blocks.
+    must not need a gather across feature blocks.  The chunks sit in the graph
+    as data; data sets (1 MiB and more) are persisted at once, so that they
+    travel to a cluster's workers once rather than with every computation
+    that reads them.  Their graph keeps the host chunks as the source from
+    which a lost worker's chunks are recomputed.
     """
     import dask.array as da
 
     chunks: Any = "auto"
     if host.ndim > 1:
         chunks = {0: "auto", **dict.fromkeys(range(1, host.ndim), -1)}
-    return da.from_array(host, chunks=chunks)
+    placed = da.from_array(host, chunks=chunks)
+    if host.nbytes >= _DASK_SEND_ONCE_BYTES:
+        placed = placed.persist()
+    return placed
 
 
 def move(x: Any, placement: Placement, dtype: object = None) -> Array:
