@@ -29,9 +29,12 @@ from ._backend import (
     floating_point_errors_ignored,
     from_host,
     is_array,
+    is_lazy,
+    materialize,
     move,
     placement_of,
     resolve,
+    shard_rows,
     take_rows,
     to_host,
 )
@@ -42,7 +45,7 @@ from .init import INITS, init_params
 from .layers import Layer, Params
 from .optimizers import OPTIMIZERS, Optimizer
 from .plan import Plan, make_plan
-from .training import epoch_order, epoch_steps
+from .training import SHUFFLES, batch_order, epoch_order, epoch_steps
 from .validation import (
     check_finite,
     check_name,
@@ -62,11 +65,16 @@ class _Scaler:
         self.scale = scale
 
     @classmethod
-    def fit(cls, xp: Any, a: Array) -> _Scaler:
+    def fit(cls, placement: Placement, a: Array) -> _Scaler:
+        xp = placement.xp
         mean = xp.mean(a, axis=0)
         std = xp.std(a, axis=0)
         # A constant column has std 0: leave it unscaled rather than divide by 0.
-        return cls(mean, xp.where(std > 0, std, 1.0))
+        scale = xp.where(std > 0, std, 1.0)
+        # Computed once, now: on a lazy backend every step that scales a batch
+        # would otherwise recompute them with a pass over all the data.
+        mean, scale = materialize(placement, (mean, scale))
+        return cls(mean, scale)
 
     def transform(self, a: Array) -> Array:
         return (a - self.mean) / self.scale
@@ -109,7 +117,7 @@ class _BaseMLP:
         learning_rate: float = 1e-3,
         batch_size: int = 200,
         epochs: int = 200,
-        shuffle: bool = True,
+        shuffle: bool | str = True,
         seed: int = 0,
         alpha: float = 1e-4,
         early_stopping: bool = False,
@@ -199,7 +207,24 @@ class _BaseMLP:
             raise ValueError(msg)
         if self.dtype is not None:
             check_name("dtype", dtype_name(self.dtype), ("float32", "float64"))
+        if not isinstance(self.shuffle, (bool, np.bool_)) and self.shuffle not in SHUFFLES:
+            valid = ", ".join(repr(v) for v in (True, False, *SHUFFLES))
+            msg = f"shuffle must be one of {valid}; got {self.shuffle!r}"
+            raise ValueError(msg)
         return sizes, OPTIMIZERS[self.optimizer](lr)
+
+    def _shuffle_mode(self, X: Array) -> str | None:
+        """ "rows", "batches" or None: how each epoch reorders the training data.
+
+        ``shuffle=True`` gathers the rows in a new order on eager backends.  On
+        lazy ones (dask) it visits the contiguous batches in a new order instead:
+        a row permutation would make every batch gather from every chunk.
+        """
+        if isinstance(self.shuffle, (bool, np.bool_)):
+            if not self.shuffle:
+                return None
+            return "batches" if is_lazy(X) else "rows"
+        return str(self.shuffle)
 
     # ------------------------------------------------------------------ data
 
@@ -342,6 +367,15 @@ class _BaseMLP:
         if Yd.shape[0] != Xd.shape[0]:
             msg = f"X has {Xd.shape[0]} rows but y has {Yd.shape[0]}; they must match"
             raise ValueError(msg)
+        batch = min(int(self.batch_size), int(Xd.shape[0]))
+        Xd, Yd = shard_rows(
+            placement,
+            Xd,
+            Yd,
+            batch_size=batch,
+            x_in_memory=not is_lazy(X),
+            y_in_memory=not is_lazy(y),
+        )
         plan = self._plan()
         state = getattr(self, "_state", None) or {}
 
@@ -352,8 +386,8 @@ class _BaseMLP:
             self.n_features_in_ = int(Xd.shape[1])
             self.n_outputs_ = int(Yd.shape[1])
             if self.scale:
-                self.x_scaler_ = _Scaler.fit(xp, Xd)
-                self.y_scaler_ = _Scaler.fit(xp, Yd) if self._scales_targets() else None
+                self.x_scaler_ = _Scaler.fit(placement, Xd)
+                self.y_scaler_ = _Scaler.fit(placement, Yd) if self._scales_targets() else None
             else:
                 self.x_scaler_ = self.y_scaler_ = None
             self.params_ = init_params(
@@ -387,11 +421,13 @@ class _BaseMLP:
         params, opt_state = self.params_, state["opt"]
         alpha = float(self.alpha)
         n = Xd.shape[0]
-        batch = min(int(self.batch_size), n)
+        batch = min(batch, n)
+        shuffle = self._shuffle_mode(Xd)
         try:
             with floating_point_errors_ignored(placement):
                 while self.n_epochs_ < max_epochs:
-                    order = epoch_order(rng, n, bool(self.shuffle))
+                    order = epoch_order(rng, n, shuffle == "rows")
+                    batches = batch_order(rng, n, batch) if shuffle == "batches" else None
                     total = None
                     for step in epoch_steps(
                         placement,
@@ -404,10 +440,9 @@ class _BaseMLP:
                         batch_size=batch,
                         order=order,
                         alpha=alpha,
+                        batches=batches,
                     ):
-                        params, opt_state = step.params, step.state
-                        part = step.loss * step.rows
-                        total = part if total is None else total + part
+                        params, opt_state, total = step.params, step.state, step.loss_sum
                     losses = [total / n]
                     if X_val is not None:
                         z, y_hat = forward_output(xp, params, X_val, plan)
@@ -561,8 +596,12 @@ class MLPRegressor(_BaseMLP):
         Capped at the number of samples.
     epochs : int, default 200
         The most passes over the data.
-    shuffle : bool, default True
-        Reshuffle the rows every epoch, from the host generator.
+    shuffle : {True, False, "rows", "batches"}, default True
+        Reorder the training data every epoch, from the host generator.
+        ``"rows"`` gathers the rows in a new order; ``"batches"`` keeps them in
+        place and visits the contiguous batches of ``batch_size`` rows in a new
+        order, which is what a dask array larger than memory needs.  True
+        means ``"batches"`` for dask arrays and ``"rows"`` for every other backend.
     seed : int, default 0
         Seeds initialisation, the validation split and shuffling.
     alpha : float, default 1e-4
