@@ -62,7 +62,9 @@ def test_check_reports_every_default_backend_as_a_row_or_skipped():
     if not _usable("cupy"):
         assert any(s.backend == "cupy" and "GPU" in s.reason for s in report.skipped)
     if _usable("dask"):
-        assert any(s.backend == "dask" and "not run by default" in s.reason for s in report.skipped)
+        assert any(
+            s.backend == "dask" and "not run by default" in s.reason for s in report.skipped
+        )
     assert report.passed
     # The reference itself, rerun as the numpy float64 row, is bit-identical.
     row = next(r for r in report.rows if (r.backend, r.dtype) == ("numpy", "float64"))
