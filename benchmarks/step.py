@@ -23,11 +23,17 @@ On a GPU the clock is read only after the device has synchronised.  Targets
 
 from __future__ import annotations
 
+import os
+
+# PyTorch's OpenMP threads otherwise spin for a while after every torch call and
+# take a core from NumPy's BLAS threads in the interleaved rounds (measured here:
+# mlp_xp's mnist step 2x slower right after a torch row).  Set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import itertools
 import json
 import math
-import os
 import platform
 import statistics
 import sys
@@ -287,8 +293,11 @@ def time_interleaved(
         once = max(time.perf_counter() - start, 1e-7)
         reps[name] = max(1, min(2000, int(min_block_s / once)))
     samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, (fn, where) in contenders.items():
+    names = list(contenders)
+    for r in range(rounds):
+        # Rotate the order each round, so that no contender always follows another.
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            fn, where = contenders[name]
             synchronize(where)
             start = time.perf_counter()
             for _ in range(reps[name]):
@@ -449,7 +458,8 @@ def measure_fit(case: str, dtype: str, rounds: int, report: Report) -> None:
     problem = make_problem(case, dtype)
     # Enough epochs for a median, few enough that the matmul-bound cases stay short.
     n, batches = problem["n"], 8
-    epochs = 3 if flops_per_step(problem["sizes"], n) > 1e9 else max(3, rounds)
+    quick = flops_per_step(problem["sizes"], n) < 1e9
+    epochs = max(3, rounds) if quick else 3
     rng = np.random.default_rng(1)
     X = np.concatenate([problem["X"]] * batches) + rng.normal(size=(n * batches, 1)).astype(dtype)
     Y = np.concatenate([problem["Y"]] * batches)
@@ -479,25 +489,34 @@ def measure_fit(case: str, dtype: str, rounds: int, report: Report) -> None:
 
     stamps: list[float] = []
     fit_epochs: list[float] = []
+    unshuffled_epochs: list[float] = []
     step_epochs: list[float] = []
-    for _ in range(2 if epochs == 3 else 3):  # interleave fit and bare steps
-        stamps.clear()
-        model.fit(X, Y, callback=lambda info: stamps.append(time.perf_counter()))
-        fit_epochs += [b - a for a, b in itertools.pairwise(stamps)]
+    for _ in range(3 if quick else 2):  # interleave fit and bare steps
+        for shuffle, into in ((True, fit_epochs), (False, unshuffled_epochs)):
+            if not shuffle and not quick:
+                continue  # the matmul-bound cases do not need the second measurement
+            stamps.clear()
+            model.set_params(shuffle=shuffle)
+            model.fit(X, Y, callback=lambda info: stamps.append(time.perf_counter()))
+            into += [b - a for a, b in itertools.pairwise(stamps)]
         start = time.perf_counter()
         steps()
         step_epochs.append((time.perf_counter() - start) / epochs)
     fit, step = statistics.median(fit_epochs), statistics.median(step_epochs)
-    report.extras.append(
-        {
-            "case": case,
-            "dtype": dtype,
-            "what": "fit epoch vs its steps",
-            "fit_ms_per_epoch": fit * 1e3,
-            "steps_ms_per_epoch": step * 1e3,
-            "throughput_ratio": step / fit,
-        }
-    )
+    rng = np.random.default_rng(0)
+    shuffle_s = min(timeit_once(lambda: rng.permutation(len(X))) for _ in range(20))
+    extra = {
+        "case": case,
+        "dtype": dtype,
+        "what": "fit epoch vs its steps",
+        "fit_ms_per_epoch": fit * 1e3,
+        "steps_ms_per_epoch": step * 1e3,
+        "throughput_ratio": step / fit,
+        "host_permutation_ms": shuffle_s * 1e3,
+    }
+    if unshuffled_epochs:
+        extra["throughput_ratio_without_shuffle"] = step / statistics.median(unshuffled_epochs)
+    report.extras.append(extra)
     report.checks.append(
         {
             "case": case,
@@ -508,6 +527,13 @@ def measure_fit(case: str, dtype: str, rounds: int, report: Report) -> None:
             "ok": step / fit >= 0.9,
         }
     )
+
+
+def timeit_once(fn: Callable[[], Any]) -> float:
+    """Seconds one call of ``fn`` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def measure_memory(case: str, dtype: str, report: Report) -> None:
@@ -571,6 +597,7 @@ def environment(gpu: bool) -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
         "numpy": np.__version__,
         "mlp_xp": mlp_xp.__version__,
         "backends": {k: v.version for k, v in available_backends().items() if v.available},
