@@ -9,7 +9,7 @@ Everything is timed in one process, interleaved (A B C ... A B C ...) over sever
 rounds after a warm-up, and reported as the median per step with the min-max
 spread over rounds.  Rows:
 
-* ``mlp_xp``: the kernel ``fit`` runs on every batch (``mlp_xp.network.train_step``
+* ``mlp_xp``: the kernel ``fit`` runs on every batch (``mlp_xp.training.train_step``
   with SGD: forward, loss value, backward, update), on every available backend;
 * ``lecture``: the lecture's NumPy ``gradient_descent_step`` (2-layer cases);
 * ``torch eager``: the same maths hand-written in PyTorch;
@@ -49,9 +49,9 @@ import mlp_xp
 from mlp_xp._backend import available_backends, from_host, resolve, synchronize
 from mlp_xp.forward import forward_trace
 from mlp_xp.layers import Layer
-from mlp_xp.network import train_step
 from mlp_xp.optimizers import sgd
 from mlp_xp.plan import make_plan
+from mlp_xp.training import train_step
 
 CASES: dict[str, dict[str, Any]] = {
     "tiny": {"sizes": (2, 8, 1), "n": 1000, "about": "the lecture's BMI net; overhead-bound"},
@@ -60,6 +60,7 @@ CASES: dict[str, dict[str, Any]] = {
     "deep": {"sizes": (256, 512, 512, 512, 10), "n": 512, "about": "3 hidden layers"},
 }
 LEARNING_RATE = 1e-3
+CPU = resolve("numpy")
 
 # (case, dtype or None for both, what, limit): checked by --check on the CPU rows.
 TARGETS: list[tuple[str, str | None, str, float]] = [
@@ -163,8 +164,7 @@ def mlp_xp_step(problem: dict[str, Any], backend: str, device: str | None) -> Ca
     )
     plan, opt = make_plan("relu", "squared_error"), sgd(LEARNING_RATE)
     state = opt.init(params)
-    xp = where.xp
-    return lambda: train_step(xp, params, state, X, Y, plan, opt)
+    return lambda: train_step(where, params, state, X, Y, plan, opt)
 
 
 def floor_step(xp: Any, X: Any, params: list[tuple[Any, Any]], n_out: int) -> Callable[[], Any]:
@@ -432,7 +432,7 @@ def check_dtype(problem: dict[str, Any], report: Report, case: str, dtype: str) 
     plan, opt = make_plan("relu", "squared_error"), sgd(LEARNING_RATE)
     trace = forward_trace(np, params, X, plan)
     arrays = [*trace.inputs, *trace.saved, trace.z, trace.y_hat]
-    new, _state, value = train_step(np, params, opt.init(params), X, Y, plan, opt)
+    new, _state, value = train_step(CPU, params, opt.init(params), X, Y, plan, opt)
     arrays += [a for layer in new for a in layer] + [np.asarray(value)]
     kinds = sorted({a.dtype.name for a in arrays if a is not None})
     report.checks.append(
@@ -485,7 +485,7 @@ def measure_fit(case: str, dtype: str, rounds: int, report: Report) -> None:
         p, s = params, opt.init(params)
         for _ in range(epochs):
             for Xb, Yb in slices:
-                p, s, _ = train_step(np, p, s, Xb, Yb, plan, opt)
+                p, s, _ = train_step(CPU, p, s, Xb, Yb, plan, opt)
 
     stamps: list[float] = []
     fit_epochs: list[float] = []
@@ -549,11 +549,11 @@ def measure_memory(case: str, dtype: str, report: Report) -> None:
     params = tuple(Layer(W, b) for W, b in problem["params"])
     plan, opt = make_plan("relu", "squared_error"), sgd(LEARNING_RATE)
     state = opt.init(params)
-    train_step(np, params, state, X, Y, plan, opt)  # warm-up outside the trace
+    train_step(CPU, params, state, X, Y, plan, opt)  # warm-up outside the trace
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
-    result = train_step(np, params, state, X, Y, plan, opt)
+    result = train_step(CPU, params, state, X, Y, plan, opt)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del result

@@ -269,18 +269,6 @@ def backend_name_of(x: Array) -> str:
     raise TypeError(msg)
 
 
-def backend_name(xp: Namespace) -> str:
-    """The mlp_xp backend name for a namespace."""
-    if xp is np or array_api_compat.is_numpy_namespace(xp):
-        return "numpy"
-    for name in ("cupy", "torch", "dask"):
-        if getattr(array_api_compat, f"is_{name}_namespace")(xp):
-            return name
-    if array_api_compat.is_array_api_strict_namespace(xp):
-        return "array_api_strict"
-    return str(getattr(xp, "__name__", repr(xp)))
-
-
 def device_of(x: Array) -> Device:
     """The device an array lives on."""
     return array_api_compat.device(x)
@@ -582,15 +570,6 @@ def to_backend(x: Array, backend: str | None = "numpy", device: object = None) -
     if placement.name == "dask":
         return _dask_from_host(host)
     return placement.xp.asarray(host, device=placement.device)
-
-
-def device_label(placement: Placement) -> str:
-    """A short name for a placement's device: ``"cpu"``, ``"cuda:0"``, ``"device1"``."""
-    if placement.name == "array_api_strict":
-        return _strict_device_name(placement.device)
-    if placement.name == "cupy":
-        return f"cuda:{placement.device.id}"
-    return str(placement.device)
 
 
 # --------------------------------------------------------------------------- environment

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .data import check_features
 from .validation import check_positive_int
 
 CHUNK_BYTES = 64 * 2**20
@@ -182,12 +183,7 @@ def open_dataset(
             "arrays X and y"
         )
         raise FileNotFoundError(msg)
-    if X.ndim != 2:
-        msg = f"X in {source!r} must be 2-D (n_samples, n_features), got shape {X.shape}"
-        raise ValueError(msg)
-    if X.dtype.kind not in "biuf":
-        msg = f"X in {source!r} has dtype {X.dtype}; features must be numbers"
-        raise TypeError(msg)
+    check_features(X, source)
     if y is None and need_target:
         msg = f"{source!r} has X but no y with the targets"
         raise ValueError(msg)

@@ -11,7 +11,7 @@ import hashlib
 import math
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -96,12 +96,7 @@ def _npz(path: Path, need_target: bool) -> Dataset:
     if need_target and y is None:
         msg = f"{str(path)!r} has no array named 'y' with the targets"
         raise ValueError(msg)
-    if X.ndim != 2:
-        msg = f"X in {str(path)!r} must be 2-D (n_samples, n_features), got shape {X.shape}"
-        raise ValueError(msg)
-    if X.dtype.kind not in "biuf":
-        msg = f"X in {str(path)!r} has dtype {X.dtype}; features must be numbers"
-        raise TypeError(msg)
+    check_features(X, str(path))
     X = X.astype(np.float64)
     _check_finite_features(X, str(path), [f"X[:, {j}]" for j in range(X.shape[1])])
     if y is not None and len(y) != len(X):
@@ -109,6 +104,16 @@ def _npz(path: Path, need_target: bool) -> Dataset:
         raise ValueError(msg)
     names = [f"x{j}" for j in range(X.shape[1])]
     return Dataset(X, y, names, "y", None, str(path), named=False)
+
+
+def check_features(X: Any, source: str) -> None:
+    """X from a file must be a 2-D array of numbers (host or lazy, only its metadata is read)."""
+    if X.ndim != 2:
+        msg = f"X in {source!r} must be 2-D (n_samples, n_features), got shape {X.shape}"
+        raise ValueError(msg)
+    if X.dtype.kind not in "biuf":
+        msg = f"X in {source!r} has dtype {X.dtype}; features must be numbers"
+        raise TypeError(msg)
 
 
 def _check_finite_features(X: np.ndarray, source: str, names: list[str]) -> None:

@@ -42,7 +42,7 @@ from .activations import HIDDEN_ACTIVATIONS
 from .errors import DivergenceError, NotFittedError
 from .forward import forward_output
 from .init import INITS, init_params
-from .layers import Layer, Params
+from .layers import Params
 from .optimizers import OPTIMIZERS, Optimizer
 from .plan import Plan, make_plan
 from .training import SHUFFLES, batch_order, epoch_order, epoch_steps
@@ -576,10 +576,6 @@ class _BaseMLP:
 
         self._check_fitted()
         save_model(self, path)
-
-    # Used by mlp_xp.io.
-    def _fitted_params(self) -> Params:
-        return tuple(Layer(W, b) for W, b in self.params_)
 
 
 class MLPRegressor(_BaseMLP):

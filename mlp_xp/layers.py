@@ -6,7 +6,6 @@ maps a batch ``A`` of shape (n, in) to ``A @ W.T + b`` of shape (n, out).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple, TypeAlias
 
 from ._backend import Array
@@ -37,16 +36,3 @@ def layer_sizes(params: Params) -> tuple[int, ...]:
 def flatten(params: Params) -> tuple[Array, ...]:
     """(W0, b0, W1, b1, ...): the plain tuple of arrays that optimizers work on."""
     return tuple(a for layer in params for a in layer)
-
-
-def unflatten(arrays: tuple[Array, ...]) -> Params:
-    """The inverse of :func:`flatten`."""
-    return tuple(Layer(arrays[i], arrays[i + 1]) for i in range(0, len(arrays), 2))
-
-
-def map_params(fn: Callable[..., Array], *trees: Params) -> Params:
-    """Apply ``fn`` to matching arrays of one or more parameter tuples."""
-    return tuple(
-        Layer(fn(*(t[i].W for t in trees)), fn(*(t[i].b for t in trees)))
-        for i in range(len(trees[0]))
-    )

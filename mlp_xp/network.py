@@ -2,8 +2,8 @@
 
 Each public function finds the namespace of its arrays once, validates them, and
 then calls kernels that take ``xp`` explicitly.  The kernels (``value_and_grad``,
-``train_step``) are what the training loop calls on every step, with no checks
-and no namespace lookup.
+``grad``) are what the training loop (:func:`mlp_xp.training.train_step`) calls
+on every step, with no checks and no namespace lookup.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from ._backend import Array, Namespace, namespace_of
 from .backward import backward, output_delta
 from .forward import forward_output, forward_trace
 from .layers import Params
-from .optimizers import Optimizer, State, apply_updates, sgd
+from .optimizers import apply_updates, sgd
 from .plan import Plan, make_plan
 from .validation import check_batch, check_nonnegative_float, check_params
 
@@ -76,22 +76,6 @@ def grad(
     """Kernel: the gradients of every layer, without computing the loss value."""
     trace = forward_trace(xp, params, X, plan)
     return backward(xp, params, trace, output_delta(xp, trace, Y, plan), plan, alpha)
-
-
-def train_step(
-    xp: Namespace,
-    params: Params,
-    state: State,
-    X: Array,
-    Y: Array,
-    plan: Plan,
-    optimizer: Optimizer,
-    alpha: float = 0.0,
-) -> tuple[Params, State, Array]:
-    """Kernel: one optimizer step on one batch; returns (params, state, batch loss)."""
-    value, grads = value_and_grad(xp, params, X, Y, plan, alpha)
-    updates, state = optimizer.update(grads, state, params)
-    return apply_updates(params, updates), state, value
 
 
 def forward(

@@ -39,7 +39,7 @@ from ._backend import (
     BackendUnavailableError,
     Placement,
     backend_info,
-    device_label,
+    device_name,
     dtype_name,
     environment_report,
     from_host,
@@ -534,7 +534,7 @@ def _targets(backends: Sequence[str] | str | None) -> tuple[list[Placement], lis
                 raise BackendUnavailableError(msg) from None
             skipped.append(Skipped(name, device or "default", str(exc)))
             continue
-        key = (placement.name, device_label(placement))
+        key = (placement.name, device_name(placement))
         if key not in seen:
             seen.add(key)
             placements.append(placement)
@@ -725,7 +725,7 @@ def _row(
         worst = math.inf
     return Row(
         backend=run.placement.name,
-        device=device_label(run.placement),
+        device=device_name(run.placement),
         dtype=run.dtype,
         final_loss=_full_loss(config, run.params, problem, run.placement, run.dtype),
         max_abs=float(np.max(diff)),

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._backend import Array, Namespace, Placement, materialize, take_rows
+from ._backend import Array, Placement, materialize, take_rows
 from .layers import Params
 from .network import value_and_grad
 from .optimizers import Optimizer, State, apply_updates
@@ -46,6 +46,31 @@ class Step(NamedTuple):
     """How many samples the batch held."""
     loss_sum: Array = None
     """The sum of ``loss * rows`` over the epoch's steps so far, a 0-d array on the device."""
+
+
+def train_step(
+    placement: Placement,
+    params: Params,
+    state: State,
+    X: Array,
+    Y: Array,
+    plan: Plan,
+    optimizer: Optimizer,
+    alpha: float = 0.0,
+) -> tuple[Params, State, Array]:
+    """One optimizer step on one batch: (new params, new state, batch loss).
+
+    This is what ``fit`` runs on every batch and what benchmarks/step.py times.
+    The gradients are materialised before the update, so that a lazy backend
+    computes them where the data is and the update where the parameters are; on
+    dask the workers compute the partial products of the batch's chunks, the
+    graph sums them, and the small gradients come back.  On eager backends
+    materialize does nothing.
+    """
+    value, grads = value_and_grad(placement.xp, params, X, Y, plan, alpha)
+    value, grads = materialize(placement, (value, grads))
+    updates, state = optimizer.update(grads, state, params)
+    return apply_updates(params, updates), state, value
 
 
 def epoch_order(rng: np.random.Generator, n_samples: int, shuffle: bool) -> np.ndarray | None:
@@ -81,7 +106,6 @@ def epoch_steps(
     ``batches`` (from :func:`batch_order`) visits the contiguous slices in the
     order it gives.  With neither, the slices come in row order.
     """
-    xp: Namespace = placement.xp
     if order is not None:
         X = take_rows(placement, X, order)
         Y = take_rows(placement, Y, order)
@@ -97,15 +121,7 @@ def epoch_steps(
             Xb, Yb = X, Y
         else:
             Xb, Yb = X[start:stop, ...], Y[start:stop, ...]
-        # network.train_step, in its three parts, so that a lazy backend can
-        # compute the gradients where the data is and the update where the
-        # parameters are.  On dask the workers compute the partial products of
-        # the batch's chunks, the graph sums them, and the small gradients come
-        # back; on eager backends materialize does nothing.
-        value, grads = value_and_grad(xp, params, Xb, Yb, plan, alpha)
-        value, grads = materialize(placement, (value, grads))
-        updates, state = optimizer.update(grads, state, params)
-        params = apply_updates(params, updates)
+        params, state, value = train_step(placement, params, state, Xb, Yb, plan, optimizer, alpha)
         part = value * (stop - start)
         loss_sum = part if loss_sum is None else loss_sum + part
         params, state, loss_sum = materialize(placement, (params, state, loss_sum), here=True)
