@@ -7,7 +7,10 @@
 
 Everything is timed in one process, interleaved (A B C ... A B C ...) over several
 rounds after a warm-up, and reported as the median per step with the min-max
-spread over rounds.  Rows:
+spread over rounds.  A ratio (x floor, x lecture, and the targets) is the median
+over rounds of each round's own ratio: the two rows it compares were timed
+within a fraction of a second of each other, so a slow spell of a shared machine
+slows both and cancels out instead of moving one median.  Rows:
 
 * ``mlp_xp``: the kernel ``fit`` runs on every batch (``mlp_xp.training.train_step``
   with SGD: forward, loss value, backward, update), on every available backend;
@@ -60,6 +63,8 @@ CASES: dict[str, dict[str, Any]] = {
     "deep": {"sizes": (256, 512, 512, 512, 10), "n": 512, "about": "3 hidden layers"},
 }
 LEARNING_RATE = 1e-3
+FIT_SECONDS = 0.3
+"""About how long each timed fit lasts (at least 3 epochs)."""
 CPU = resolve("numpy")
 
 # (case, dtype or None for both, what, limit): checked by --check on the CPU rows.
@@ -93,6 +98,8 @@ class Row:
     x_floor: float = math.nan
     x_lecture: float = math.nan
     note: str = ""
+    samples: list[float] = field(default_factory=list)
+    """Seconds per step in each round."""
 
 
 @dataclass
@@ -307,6 +314,11 @@ def time_interleaved(
     return samples
 
 
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """The median over rounds of ``a[r] / b[r]``: two rows timed in the same rounds."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
 def measure_case(case: str, dtype: str, args: argparse.Namespace, report: Report) -> None:
     """Time every contender of one case and dtype, and add the rows to ``report``."""
     problem = make_problem(case, dtype)
@@ -398,6 +410,10 @@ def measure_case(case: str, dtype: str, args: argparse.Namespace, report: Report
     samples = time_interleaved(contenders, args.rounds, args.block)
     flops = flops_per_step(sizes, n)
     medians = {name: statistics.median(s) for name, s in samples.items()}
+
+    def ratio(name: str, to: str) -> float:
+        return paired_ratio(samples[name], samples[to])
+
     for name, s in samples.items():
         impl, backend, device = labels[name]
         floor_name = f"floor {backend}"
@@ -411,11 +427,12 @@ def measure_case(case: str, dtype: str, args: argparse.Namespace, report: Report
             ms_min=min(s) * 1e3,
             ms_max=max(s) * 1e3,
             gflops=flops / medians[name] / 1e9,
+            samples=s,
         )
         if floor_name in medians:
-            row.x_floor = medians[name] / medians[floor_name]
+            row.x_floor = ratio(name, floor_name)
         if "lecture" in medians:
-            row.x_lecture = medians[name] / medians["lecture"]
+            row.x_lecture = ratio(name, "lecture")
         if impl == "lecture" and dtype == "float32":
             row.note = "takes a float64 path (np.where)"
         report.rows.append(row)
@@ -447,23 +464,36 @@ def check_dtype(problem: dict[str, Any], report: Report, case: str, dtype: str) 
     )
 
 
-def measure_fit(case: str, dtype: str, rounds: int, report: Report) -> None:
+def measure_fit(case: str, dtype: str, report: Report) -> None:
     """A fit epoch against the sum of its steps: the loop's own overhead.
 
     The epoch is timed between the ends of consecutive epochs (fit's per-epoch
     callback), so fit's one-time setup is not counted; what is counted is the
-    loop: shuffling, gathering the shuffled rows, slicing batches, adding up the
-    loss, and the one read-back of the epoch.
+    loop: drawing the shuffle (ahead, on fit's helper thread), gathering the
+    shuffled rows, slicing batches, collecting the losses, and the one
+    read-back of the epoch.
     """
     problem = make_problem(case, dtype)
-    # Enough epochs for a median, few enough that the matmul-bound cases stay short.
     n, batches = problem["n"], 8
     quick = flops_per_step(problem["sizes"], n) < 1e9
-    epochs = max(3, rounds) if quick else 3
     rng = np.random.default_rng(1)
     X = np.concatenate([problem["X"]] * batches) + rng.normal(size=(n * batches, 1)).astype(dtype)
     Y = np.concatenate([problem["Y"]] * batches)
     sizes = problem["sizes"]
+    params = tuple(Layer(W, b) for W, b in problem["params"])
+    plan, opt = make_plan("relu", "squared_error"), sgd(LEARNING_RATE)
+    slices = [(X[i * n : (i + 1) * n], Y[i * n : (i + 1) * n]) for i in range(batches)]
+
+    def steps(epochs: int) -> None:
+        p, s = params, opt.init(params)
+        for _ in range(epochs):
+            for Xb, Yb in slices:
+                p, s, _ = train_step(CPU, p, s, Xb, Yb, plan, opt)
+
+    # Each fit lasts about FIT_SECONDS: enough epochs for a steady median on the
+    # small cases (a tiny epoch is under a millisecond), at least 3 on the large.
+    steps(1)
+    epochs = max(3, min(100, round(FIT_SECONDS / timeit_once(lambda: steps(1)))))
     model = mlp_xp.MLPRegressor(
         sizes[1:-1],
         optimizer="sgd",
@@ -477,18 +507,9 @@ def measure_fit(case: str, dtype: str, rounds: int, report: Report) -> None:
         dtype=dtype,
         backend="numpy",
     )
-    params = tuple(Layer(W, b) for W, b in problem["params"])
-    plan, opt = make_plan("relu", "squared_error"), sgd(LEARNING_RATE)
-    slices = [(X[i * n : (i + 1) * n], Y[i * n : (i + 1) * n]) for i in range(batches)]
-
-    def steps() -> None:
-        p, s = params, opt.init(params)
-        for _ in range(epochs):
-            for Xb, Yb in slices:
-                p, s, _ = train_step(CPU, p, s, Xb, Yb, plan, opt)
 
     stamps: list[float] = []
-    fit_epochs: list[float] = []
+    fit_epochs: list[float] = []  # the median epoch of each round's fit
     unshuffled_epochs: list[float] = []
     step_epochs: list[float] = []
     for _ in range(3 if quick else 2):  # interleave fit and bare steps
@@ -498,33 +519,33 @@ def measure_fit(case: str, dtype: str, rounds: int, report: Report) -> None:
             stamps.clear()
             model.set_params(shuffle=shuffle)
             model.fit(X, Y, callback=lambda info: stamps.append(time.perf_counter()))
-            into += [b - a for a, b in itertools.pairwise(stamps)]
-        start = time.perf_counter()
-        steps()
-        step_epochs.append((time.perf_counter() - start) / epochs)
+            into.append(statistics.median(b - a for a, b in itertools.pairwise(stamps)))
+        step_epochs.append(timeit_once(lambda: steps(epochs)) / epochs)
     fit, step = statistics.median(fit_epochs), statistics.median(step_epochs)
+    throughput = paired_ratio(step_epochs, fit_epochs)
     rng = np.random.default_rng(0)
     shuffle_s = min(timeit_once(lambda: rng.permutation(len(X))) for _ in range(20))
     extra = {
         "case": case,
         "dtype": dtype,
         "what": "fit epoch vs its steps",
+        "epochs": epochs,
         "fit_ms_per_epoch": fit * 1e3,
         "steps_ms_per_epoch": step * 1e3,
-        "throughput_ratio": step / fit,
+        "throughput_ratio": throughput,
         "host_permutation_ms": shuffle_s * 1e3,
     }
     if unshuffled_epochs:
-        extra["throughput_ratio_without_shuffle"] = step / statistics.median(unshuffled_epochs)
+        extra["throughput_ratio_without_shuffle"] = paired_ratio(step_epochs, unshuffled_epochs)
     report.extras.append(extra)
     report.checks.append(
         {
             "case": case,
             "dtype": dtype,
             "what": "fit epoch throughput / step throughput",
-            "value": step / fit,
+            "value": throughput,
             "limit": 0.9,
-            "ok": step / fit >= 0.9,
+            "ok": throughput >= 0.9,
         }
     )
 
@@ -656,18 +677,14 @@ def evaluate_targets(report: Report, gpu: bool) -> None:
             if mine is None:
                 continue
             if what == "mlp_xp / lecture":
-                other = keyed.get((case, dt, "lecture", "numpy"))
-                value = mine.ms / other.ms if other else math.nan
+                value = mine.x_lecture
             elif what == "mlp_xp / floor":
                 value = mine.x_floor
-            elif what == "mlp_xp / torch autograd":
-                other = keyed.get((case, dt, "torch autograd", "torch"))
-                value = mine.ms / other.ms if other else math.nan
             elif what == "floor / mlp_xp":
                 value = 1.0 / mine.x_floor
-            else:  # mlp_xp / torch eager
-                other = keyed.get((case, dt, "torch eager", "torch"))
-                value = mine.ms / other.ms if other else math.nan
+            else:  # mlp_xp / torch autograd, mlp_xp / torch eager
+                other = keyed.get((case, dt, what.split(" / ")[1], "torch"))
+                value = paired_ratio(mine.samples, other.samples) if other else math.nan
             if math.isnan(value):
                 continue
             ok = value >= -limit if limit < 0 else value <= limit
@@ -755,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
         default="torch,sklearn",
         help="comparisons to include: torch, sklearn, array_api_strict",
     )
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument(
         "--block", type=float, default=0.05, help="seconds each timed block should last at least"
     )
@@ -786,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"... {case} {dtype}", file=sys.stderr, flush=True)
             measure_case(case, dtype, args, report)
             if not args.gpu and not args.no_fit:
-                measure_fit(case, dtype, max(3, args.rounds // 2), report)
+                measure_fit(case, dtype, report)
                 measure_memory(case, dtype, report)
     evaluate_targets(report, args.gpu)
     print_report(report)

@@ -543,14 +543,16 @@ def synchronize(placement: Placement) -> None:
         importlib.import_module("torch").cuda.synchronize(placement.device)
 
 
+def row_index(placement: Placement, order: np.ndarray) -> Array:
+    """A host integer array of row numbers, moved once to where the rows are."""
+    if placement.name == "dask":
+        return placement.xp.asarray(order)
+    return placement.xp.asarray(order, device=placement.device)
+
+
 def take_rows(placement: Placement, x: Array, order: np.ndarray) -> Array:
     """Rows ``order`` (a host integer array) of ``x``, gathered on ``x``'s device."""
-    xp = placement.xp
-    if placement.name == "dask":
-        index = xp.asarray(order)
-    else:
-        index = xp.asarray(order, device=placement.device)
-    return xp.take(x, index, axis=0)
+    return placement.xp.take(x, row_index(placement, order), axis=0)
 
 
 def to_backend(x: Array, backend: str | None = "numpy", device: object = None) -> Array:

@@ -45,7 +45,7 @@ from .init import INITS, init_params
 from .layers import Params
 from .optimizers import OPTIMIZERS, Optimizer
 from .plan import Plan, make_plan
-from .training import SHUFFLES, batch_order, epoch_order, epoch_steps
+from .training import SHUFFLES, EpochOrders, epoch_loss, epoch_steps, start_position
 from .validation import (
     check_finite,
     check_name,
@@ -402,7 +402,7 @@ class _BaseMLP:
             self.history_ = {"loss": [], "val_loss": []}
             state = {
                 "opt": optimizer.init(self.params_),
-                "rng": np.random.default_rng([int(self.seed), 2]).bit_generator.state,
+                "rng": start_position(np.random.default_rng([int(self.seed), 2])),
                 "best": None,
                 "best_loss": math.inf,
                 "bad_epochs": 0,
@@ -416,19 +416,18 @@ class _BaseMLP:
         if self.early_stopping and stopping:
             Xd, Yd, X_val, Y_val = self._split(placement, Xd, Yd)
 
-        rng = np.random.default_rng()
-        rng.bit_generator.state = state["rng"]
         params, opt_state = self.params_, state["opt"]
         alpha = float(self.alpha)
         n = Xd.shape[0]
         batch = min(batch, n)
         shuffle = self._shuffle_mode(Xd)
+        orders = EpochOrders(state["rng"], n, batch, shuffle, max_epochs - self.n_epochs_)
         try:
-            with floating_point_errors_ignored(placement):
+            with floating_point_errors_ignored(placement), orders:
                 while self.n_epochs_ < max_epochs:
-                    order = epoch_order(rng, n, shuffle == "rows")
-                    batches = batch_order(rng, n, batch) if shuffle == "batches" else None
-                    total = None
+                    order, batches, position = orders.next()
+                    losses: list[Array] = []
+                    rows: list[int] = []
                     for step in epoch_steps(
                         placement,
                         params,
@@ -442,16 +441,17 @@ class _BaseMLP:
                         alpha=alpha,
                         batches=batches,
                     ):
-                        params, opt_state, total = step.params, step.state, step.loss_sum
-                    losses = [total / n]
+                        params, opt_state = step.params, step.state
+                        losses.append(step.loss)
+                        rows.append(step.rows)
                     if X_val is not None:
                         z, y_hat = forward_output(xp, params, X_val, plan)
-                        val = plan.loss.value(xp, z, y_hat, Y_val)
-                        losses.append(val)  # no L2 term: it measures the fit alone
-                    # The one read-back of the epoch: its training and validation loss.
+                        # No L2 term: the validation loss measures the fit alone.
+                        losses.append(plan.loss.value(xp, z, y_hat, Y_val))
+                    # The one read-back of the epoch: its batch losses and validation loss.
                     values = to_host(xp.stack([xp.asarray(v) for v in losses])).tolist()
-                    loss = float(values[0])
-                    val_loss = float(values[1]) if len(values) > 1 else None
+                    loss = epoch_loss(values[: len(rows)], rows)
+                    val_loss = float(values[-1]) if X_val is not None else None
                     if not (math.isfinite(loss) and (val_loss is None or math.isfinite(val_loss))):
                         epoch = self.n_epochs_ + 1
                         msg = (
@@ -463,7 +463,7 @@ class _BaseMLP:
                         raise DivergenceError(msg)
                     # The epoch is complete: commit its results.
                     self.params_, state["opt"] = params, opt_state
-                    state["rng"] = rng.bit_generator.state
+                    state["rng"] = position
                     self.n_epochs_ += 1
                     self.history_["loss"].append(loss)
                     self.history_["val_loss"].append(val_loss)

@@ -1,0 +1,127 @@
+"""The epoch loop: shuffles drawn ahead on a helper thread, and chunked gathers."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+import mlp_xp
+from mlp_xp import training
+from mlp_xp._backend import to_host
+from mlp_xp.training import EpochOrders, batch_order, epoch_order, epoch_steps, start_position
+
+
+def _in_line(seed: int, n: int, batch: int, mode: str | None, epochs: int) -> list:
+    """The orders of drawing each epoch in line, the reference for EpochOrders."""
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            epoch_order(rng, n, mode == "rows"),
+            batch_order(rng, n, batch) if mode == "batches" else None,
+        )
+        for _ in range(epochs)
+    ]
+
+
+def _drawn(position: dict, n: int, batch: int, mode: str | None, epochs: int) -> list:
+    with EpochOrders(position, n, batch, mode, epochs) as orders:
+        return [orders.next() for _ in range(epochs)]
+
+
+def _same(got: np.ndarray | None, want: np.ndarray | None) -> bool:
+    if got is None or want is None:
+        return got is None and want is None
+    return bool(np.array_equal(got, want))
+
+
+# 70 epochs of 50 rows span three blocks of 32 (the first epoch is drawn in line).
+@pytest.mark.parametrize("mode", ["rows", "batches", None])
+def test_orders_are_those_of_drawing_in_line(mode):
+    n, batch, epochs = 50, 8, 70
+    want = _in_line(3, n, batch, mode, epochs)
+    got = _drawn(start_position(np.random.default_rng(3)), n, batch, mode, epochs)
+    assert len(got) == epochs
+    for (order, batches, _), (want_order, want_batches) in zip(got, want, strict=True):
+        assert _same(order, want_order)
+        assert _same(batches, want_batches)
+        if order is not None:
+            assert order.flags.c_contiguous  # a strided order makes the gather slow
+
+
+@pytest.mark.parametrize("mode", ["rows", "batches"])
+def test_resuming_from_any_position_continues_the_sequence(mode):
+    n, batch, epochs = 40, 16, 70
+    want = _in_line(5, n, batch, mode, epochs)
+    drawn = _drawn(start_position(np.random.default_rng(5)), n, batch, mode, epochs)
+    positions = [position for _, _, position in drawn]
+    assert any(p["drawn"] > 1 for p in positions) == (mode == "rows")
+    for done in (1, 2, 17, 32, 33, 34, 69):
+        # A checkpoint stores the position as JSON.
+        position = json.loads(json.dumps(positions[done - 1]))
+        rest = _drawn(position, n, batch, mode, epochs - done)
+        for (order, batches, _), (want_order, want_batches) in zip(rest, want[done:], strict=True):
+            assert _same(order, want_order)
+            assert _same(batches, want_batches)
+
+
+def _helpers() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("mlp_xp-shuffle")]
+
+
+def test_the_helper_thread_ends_with_the_fit():
+    X = np.random.default_rng(0).normal(size=(64, 3))
+    y = X.sum(axis=1)
+    mlp_xp.MLPRegressor((4,), epochs=40, batch_size=16, tol=0.0).fit(X, y)
+    assert _helpers() == []
+
+    def stop(info):
+        if info["epoch"] == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        mlp_xp.MLPRegressor((4,), epochs=40, batch_size=16).fit(X, y, callback=stop)
+    assert _helpers() == []
+
+
+def _epoch(target, order, batch_size):
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(37, 5)), rng.normal(size=(37, 2))
+    host = mlp_xp.init_params((5, 4, 2), seed=0, dtype="float64")
+    params = target.params([(W, b) for W, b in host])
+    opt = mlp_xp.sgd(0.05)
+    plan = mlp_xp.plan.make_plan("relu", "squared_error")
+    steps = list(
+        epoch_steps(
+            target.placement,
+            params,
+            opt.init(params),
+            target.asarray(X),
+            target.asarray(Y),
+            plan=plan,
+            optimizer=opt,
+            batch_size=batch_size,
+            order=order,
+        )
+    )
+    return [s.rows for s in steps], [to_host(a) for a in mlp_xp.layers.flatten(steps[-1].params)]
+
+
+@pytest.mark.parametrize("batch_size", [4, 10, 37])
+def test_gathering_a_few_batches_at_a_time_trains_on_the_same_batches(
+    target, batch_size, monkeypatch
+):
+    order = np.random.default_rng(2).permutation(37)
+    rows, whole = _epoch(target, order, batch_size)  # the whole epoch in one gather
+    # 20 rows of 7 values a gather: five batches of 4, two of 10, or one of 37.
+    monkeypatch.setattr(training, "GATHER_BYTES", 20 * 7 * target.xp.finfo(target.dtype).bits // 8)
+    gathers = []
+    take = target.xp.take
+    monkeypatch.setattr(target.xp, "take", lambda *a, **k: gathers.append(1) or take(*a, **k))
+    chunked_rows, chunked = _epoch(target, order, batch_size)
+    assert len(gathers) == 2 * -(-37 // (batch_size * max(1, 20 // batch_size)))  # X and Y
+    assert chunked_rows == rows == [min(batch_size, 37 - i) for i in range(0, 37, batch_size)]
+    for a, b in zip(chunked, whole, strict=True):
+        np.testing.assert_array_equal(a, b)
