@@ -63,6 +63,7 @@ CASES: dict[str, dict[str, Any]] = {
     "deep": {"sizes": (256, 512, 512, 512, 10), "n": 512, "about": "3 hidden layers"},
 }
 LEARNING_RATE = 1e-3
+MAX_ROUNDS = 25
 FIT_SECONDS = 0.3
 """About how long each timed fit lasts (at least 3 epochs)."""
 CPU = resolve("numpy")
@@ -286,10 +287,19 @@ def sklearn_step(problem: dict[str, Any]) -> Callable[[], Any] | None:
 
 
 def time_interleaved(
-    contenders: dict[str, tuple[Callable[[], Any], Any]], rounds: int, min_block_s: float
+    contenders: dict[str, tuple[Callable[[], Any], Any]],
+    rounds: int,
+    min_block_s: float,
+    budget_s: float = 0.0,
 ) -> dict[str, list[float]]:
-    """Seconds per step of each contender, one sample per round, rounds interleaved."""
+    """Seconds per step of each contender, one sample per round, rounds interleaved.
+
+    At least ``rounds`` rounds; more, up to ``MAX_ROUNDS``, while they fit in
+    ``budget_s`` seconds.  Cheap cases thus get more samples, and their medians
+    and paired ratios ride out a noisy spell of a shared machine.
+    """
     reps: dict[str, int] = {}
+    round_s = 0.0
     for name, (fn, where) in contenders.items():
         fn()  # warm-up: caches, BLAS threads, CUDA kernels and cuBLAS handles
         fn()
@@ -299,6 +309,8 @@ def time_interleaved(
         synchronize(where)
         once = max(time.perf_counter() - start, 1e-7)
         reps[name] = max(1, min(2000, int(min_block_s / once)))
+        round_s += reps[name] * once
+    rounds = max(rounds, min(MAX_ROUNDS, int(budget_s / round_s)))
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
     for r in range(rounds):
@@ -407,7 +419,7 @@ def measure_case(case: str, dtype: str, args: argparse.Namespace, report: Report
                 add(f"{impl} torch", fn, tgpu, impl, "torch", "cuda:0")
     if not contenders:
         return
-    samples = time_interleaved(contenders, args.rounds, args.block)
+    samples = time_interleaved(contenders, args.rounds, args.block, args.budget)
     flops = flops_per_step(sizes, n)
     medians = {name: statistics.median(s) for name, s in samples.items()}
 
@@ -512,7 +524,7 @@ def measure_fit(case: str, dtype: str, report: Report) -> None:
     fit_epochs: list[float] = []  # the median epoch of each round's fit
     unshuffled_epochs: list[float] = []
     step_epochs: list[float] = []
-    for _ in range(3 if quick else 2):  # interleave fit and bare steps
+    for _ in range(5 if quick else 2):  # interleave fit and bare steps
         for shuffle, into in ((True, fit_epochs), (False, unshuffled_epochs)):
             if not shuffle and not quick:
                 continue  # the matmul-bound cases do not need the second measurement
@@ -772,9 +784,15 @@ def main(argv: list[str] | None = None) -> int:
         default="torch,sklearn",
         help="comparisons to include: torch, sklearn, array_api_strict",
     )
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per case, at least")
     parser.add_argument(
         "--block", type=float, default=0.05, help="seconds each timed block should last at least"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=8.0,
+        help=f"seconds of rounds per case and dtype; more rounds (to {MAX_ROUNDS}) if they fit",
     )
     parser.add_argument("--gpu", action="store_true", help="time CuPy and torch CUDA instead")
     parser.add_argument("--no-fit", action="store_true", help="skip the fit and memory rows")

@@ -223,7 +223,7 @@ if [ -f "$repo/benchmarks/step.py" ]; then
     bench_plot=(--plot "$outdir/bench.png")
     has matplotlib || bench_plot=()
     set +e
-    (cd "$repo" && timed 90 "$PY" benchmarks/step.py --gpu --check --json "$outdir/bench.json" \
+    (cd "$repo" && timed 90 "$PY" benchmarks/step.py --gpu --check --budget 2 --json "$outdir/bench.json" \
         ${bench_plot[@]+"${bench_plot[@]}"}) >"$outdir/bench.log" 2>&1
     rc=$?
     set -e

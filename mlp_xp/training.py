@@ -3,9 +3,10 @@
 Batch order comes from a host ``numpy.random.Generator``: every backend sees the
 same rows in the same batches.  Two ways to shuffle share the loop:
 
-* rows (:func:`epoch_order`): each epoch gathers the rows in a new order once on
-  the device (one transfer of n indices), then takes contiguous slices, so a
-  step does no host round trip and no copy beyond the batch itself;
+* rows (:func:`epoch_order`): each epoch moves its row order to the device once
+  (one transfer of n indices) and gathers the rows in that order a few batches
+  at a time, so a step does no host round trip, works on a contiguous batch, and
+  reads it from cache;
 * batches (:func:`batch_order`): the rows stay where they are, and the epoch
   visits the contiguous slices ``[i * batch_size, (i + 1) * batch_size)`` in a
   new order.  Nothing is gathered, so a batch is a slice of whole chunks of a
@@ -231,7 +232,7 @@ def epoch_steps(
 
 
 GATHER_BYTES = 2**20
-"""How many bytes of shuffled rows to gather at a time: about a core's L2 cache."""
+"""How many bytes of shuffled rows to gather at a time (about a core's L2 cache)."""
 
 
 def _batches(
@@ -245,11 +246,12 @@ def _batches(
     """The epoch's mini-batches, each a contiguous ``(X, Y)`` pair.
 
     A shuffled epoch moves its row order to the device once, then gathers the
-    rows a few batches at a time, at most about :data:`GATHER_BYTES`, so that a
-    step reads its batch from cache just after the gather wrote it.  Gathering
-    the whole epoch at once writes a copy of the data that is out of cache
-    again by the time the later steps read it: for 784 features that cost a
-    tenth of the epoch.  A small data set is still gathered in one go.
+    rows a few batches at a time, at most about :data:`GATHER_BYTES` (or one
+    batch), so that the shuffle never holds a second copy of the data: gathering
+    the whole epoch at once would double the memory a large data set needs on
+    its device.  Each step then reads a batch the gather has just written.  The
+    speed is the same within noise (mnist-sized epochs of 8 batches: 13.7 ms
+    either way); a small data set is still gathered in one go.
     """
     xp = placement.xp
     n = X.shape[0]

@@ -125,3 +125,28 @@ def test_gathering_a_few_batches_at_a_time_trains_on_the_same_batches(
     assert chunked_rows == rows == [min(batch_size, 37 - i) for i in range(0, 37, batch_size)]
     for a, b in zip(chunked, whole, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_shuffled_epoch_holds_no_second_copy_of_the_data():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40_000, 50))  # 16 MB
+    y = X[:, 0].copy()
+    peaks = []
+
+    def watch(info):
+        if info["epoch"] > 1:
+            peaks.append(tracemalloc.get_traced_memory()[1] - start[0])
+        start[0] = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+
+    start = [0]
+    tracemalloc.start()
+    try:
+        mlp_xp.MLPRegressor((4,), epochs=3, batch_size=256, scale=False).fit(X, y, callback=watch)
+    finally:
+        tracemalloc.stop()
+    # A whole-epoch gather adds 16 MB (checked: with GATHER_BYTES = 2**40 this
+    # fails); a chunk is about GATHER_BYTES, 1 MiB.
+    assert max(peaks) < X.nbytes / 4
