@@ -313,9 +313,13 @@ def time_interleaved(
     rounds = max(rounds, min(MAX_ROUNDS, int(budget_s / round_s)))
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
-    for r in range(rounds):
-        # Rotate the order each round, so that no contender always follows another.
-        for name in names[r % len(names) :] + names[: r % len(names)]:
+    shuffler = np.random.default_rng(0)
+    for _ in range(rounds):
+        # A new order each round, so that no contender always follows another: a
+        # rotation would keep every neighbour (mlp_xp's NumPy step always came
+        # right after the torch floor, and paid for torch's threads winding down).
+        for i in shuffler.permutation(len(names)):
+            name = names[i]
             fn, where = contenders[name]
             synchronize(where)
             start = time.perf_counter()
@@ -505,7 +509,7 @@ def measure_fit(case: str, dtype: str, report: Report) -> None:
     # Each fit lasts about FIT_SECONDS: enough epochs for a steady median on the
     # small cases (a tiny epoch is under a millisecond), at least 3 on the large.
     steps(1)
-    epochs = max(3, min(100, round(FIT_SECONDS / timeit_once(lambda: steps(1)))))
+    epochs = max(3, min(1000, round(FIT_SECONDS / timeit_once(lambda: steps(1)))))
     model = mlp_xp.MLPRegressor(
         sizes[1:-1],
         optimizer="sgd",
@@ -524,16 +528,26 @@ def measure_fit(case: str, dtype: str, report: Report) -> None:
     fit_epochs: list[float] = []  # the median epoch of each round's fit
     unshuffled_epochs: list[float] = []
     step_epochs: list[float] = []
-    for _ in range(5 if quick else 2):  # interleave fit and bare steps
-        for shuffle, into in ((True, fit_epochs), (False, unshuffled_epochs)):
-            if not shuffle and not quick:
-                continue  # the matmul-bound cases do not need the second measurement
-            stamps.clear()
-            model.set_params(shuffle=shuffle)
-            model.fit(X, Y, callback=lambda info: stamps.append(time.perf_counter()))
-            into.append(statistics.median(b - a for a, b in itertools.pairwise(stamps)))
-        step_epochs.append(timeit_once(lambda: steps(epochs)) / epochs)
-    fit, step = statistics.median(fit_epochs), statistics.median(step_epochs)
+
+    def fit(shuffle: bool, into: list[float]) -> None:
+        stamps.clear()
+        model.set_params(shuffle=shuffle)
+        model.fit(X, Y, callback=lambda info: stamps.append(time.perf_counter()))
+        into.append(statistics.median(b - a for a, b in itertools.pairwise(stamps)))
+
+    # Rounds of: a shuffled fit, an unshuffled one (the cheap cases only) and the
+    # bare steps, in a new order each round.
+    jobs = [
+        lambda: fit(True, fit_epochs),
+        lambda: step_epochs.append(timeit_once(lambda: steps(epochs)) / epochs),
+    ]
+    if quick:
+        jobs.append(lambda: fit(False, unshuffled_epochs))
+    shuffler = np.random.default_rng(0)
+    for _ in range(9 if quick else 2):
+        for i in shuffler.permutation(len(jobs)):
+            jobs[i]()
+    fit_s, step_s = statistics.median(fit_epochs), statistics.median(step_epochs)
     throughput = paired_ratio(step_epochs, fit_epochs)
     rng = np.random.default_rng(0)
     shuffle_s = min(timeit_once(lambda: rng.permutation(len(X))) for _ in range(20))
@@ -542,8 +556,8 @@ def measure_fit(case: str, dtype: str, report: Report) -> None:
         "dtype": dtype,
         "what": "fit epoch vs its steps",
         "epochs": epochs,
-        "fit_ms_per_epoch": fit * 1e3,
-        "steps_ms_per_epoch": step * 1e3,
+        "fit_ms_per_epoch": fit_s * 1e3,
+        "steps_ms_per_epoch": step_s * 1e3,
         "throughput_ratio": throughput,
         "host_permutation_ms": shuffle_s * 1e3,
     }

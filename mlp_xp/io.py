@@ -34,7 +34,8 @@ from ._version import __version__
 from .layers import Layer
 
 FORMAT = "mlp_xp.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the training state's shuffle position counts draws since a generator state."""
 _METADATA_KEY = "__mlp_xp__"
 
 

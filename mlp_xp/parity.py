@@ -340,7 +340,7 @@ def trajectory(
     done = 0
     while True:
         order = epoch_order(rng, n, shuffle=True)
-        # The same gather epoch_steps does, kept so each step can say what it trained on.
+        # The rows epoch_steps trains on, in its order, kept so each step can say which.
         shuffled = take_rows(placement, X, order) if order is not None else X
         first = 0
         for step in epoch_steps(

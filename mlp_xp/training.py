@@ -94,7 +94,7 @@ def batch_order(rng: np.random.Generator, n_samples: int, batch_size: int) -> np
 
 def start_position(rng: np.random.Generator) -> dict[str, Any]:
     """The shuffle position of a fresh generator: its state, nothing drawn yet."""
-    return {"state": dict(rng.bit_generator.state), "drawn": 0}
+    return {"state": dict(rng.bit_generator.state), "drawn": 0, "rows": 0}
 
 
 class EpochOrders:
@@ -107,19 +107,23 @@ class EpochOrders:
     and the position after this epoch's draw, a JSON-able dict that a
     checkpoint saves and a later ``EpochOrders`` resumes from.
 
-    A position is a generator state and how many epochs were drawn from it
-    since.  Row permutations for the coming epochs are drawn in blocks, with one
-    ``Generator.permuted`` call that releases the GIL, on a helper thread while
-    earlier epochs train.  ``permuted`` draws row by row exactly as successive
-    ``permutation`` calls do, so the orders are those of drawing in line, epoch
-    after epoch; but the generator's state is only known at block boundaries,
-    which is why a position counts the epochs drawn since one.  Resuming
-    replays that many draws, about 11 ns a row each.
+    A position is a generator state, and how many permutations of how many rows
+    were drawn from it since.  Row permutations for the coming epochs are drawn
+    in blocks, with one ``Generator.permuted`` call that releases the GIL, on a
+    helper thread while earlier epochs train.  ``permuted`` draws row by row
+    exactly as successive ``permutation`` calls do, so the orders are those of
+    drawing in line, epoch after epoch; but the generator's state is only known
+    at block boundaries, which is why a position counts the draws since one.
+    Resuming replays them (about 11 ns a row each) with the row count they were
+    drawn for, so the generator continues where it was even if the next run
+    trains on other data or shuffles otherwise.
 
-    The helper thread takes the GIL twice per block, and each time costs the
-    training thread a context switch, so blocks hold up to 32 epochs (and at
-    most 2**20 indices).  The first epoch is drawn in line; nothing is drawn
-    ahead for batch permutations (a few numbers) or for a single epoch.
+    Each block costs the training thread a few GIL handoffs, each a context
+    switch, so a block holds up to 32 epochs, and at most 2**20 indices unless
+    one epoch has more.  The first epoch is drawn in line; nothing is drawn
+    ahead for batch permutations (a few numbers) or for a single epoch.  A
+    position saved before blocks existed (model format 1: the generator state
+    alone) is read as that state with nothing drawn since.
     """
 
     def __init__(
@@ -130,6 +134,8 @@ class EpochOrders:
         mode: str | None,
         epochs: int,
     ) -> None:
+        if "bit_generator" in position:  # the generator state alone: nothing drawn since
+            position = {"state": position, "drawn": 0, "rows": 0}
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = position["state"]
         self._n = n_samples
@@ -141,7 +147,8 @@ class EpochOrders:
         self._pending: Future[tuple[dict[str, Any], np.ndarray]] | None = None
         self._drawn: tuple[dict[str, Any], np.ndarray] | None = None
         self._used = 0
-        self._draw_inline(int(position["drawn"]))  # replay what was drawn before
+        for _ in range(int(position["drawn"])):  # replay what was drawn before
+            self._rng.permutation(int(position["rows"]))
 
     def __enter__(self) -> EpochOrders:
         return self
@@ -156,17 +163,12 @@ class EpochOrders:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = self._pending = None
 
-    def _draw_inline(self, epochs: int) -> list[tuple[np.ndarray | None, np.ndarray | None]]:
-        """Draw ``epochs`` epochs' orders here, one epoch after the other."""
-        return [
-            (
-                epoch_order(self._rng, self._n, self._mode == "rows"),
-                batch_order(self._rng, self._n, self._batch_size)
-                if self._mode == "batches"
-                else None,
-            )
-            for _ in range(epochs)
-        ]
+    def _draw_one(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Draw one epoch's orders here."""
+        order = epoch_order(self._rng, self._n, self._mode == "rows")
+        if self._mode != "batches":
+            return order, None
+        return order, batch_order(self._rng, self._n, self._batch_size)
 
     def _draw_block(self, epochs: int) -> tuple[dict[str, Any], np.ndarray]:
         """The generator state before, and ``epochs`` row permutations as rows."""
@@ -183,13 +185,13 @@ class EpochOrders:
             else:
                 self._drawn = None
         if self._drawn is None:
-            ((order, batches),) = self._draw_inline(1)
-            position = {"state": dict(self._rng.bit_generator.state), "drawn": 0}
+            order, batches = self._draw_one()
+            position = {"state": dict(self._rng.bit_generator.state), "drawn": 0, "rows": 0}
         else:
             state, block = self._drawn
             order, batches = block[self._used], None
             self._used += 1
-            position = {"state": state, "drawn": self._used}
+            position = {"state": state, "drawn": self._used, "rows": self._n}
         if self._pending is None and self._ahead > 0 and (self._drawn is None or self._used == 1):
             # Start drawing the next block while this one (or this epoch) trains.
             count = min(self._block, self._ahead)
@@ -201,8 +203,15 @@ class EpochOrders:
 
 
 def epoch_loss(losses: list[float], rows: list[int]) -> float:
-    """The epoch's mean loss per sample from its batch losses, summed in float64 on the host."""
-    return math.fsum(value * count for value, count in zip(losses, rows, strict=True)) / sum(rows)
+    """The epoch's mean loss per sample from its batch losses, summed in float64 on the host.
+
+    A sum past the largest float64 is inf, as a diverging run's loss should be.
+    """
+    try:
+        total = math.fsum(value * count for value, count in zip(losses, rows, strict=True))
+    except OverflowError:  # finite terms whose exact sum overflows
+        return math.inf
+    return total / sum(rows)
 
 
 def epoch_steps(

@@ -67,6 +67,38 @@ def test_resuming_from_any_position_continues_the_sequence(mode):
             assert _same(batches, want_batches)
 
 
+def test_a_position_replays_with_the_rows_it_was_drawn_for():
+    # Trained on 40 rows, resumed on 25 (say, partial_fit on new data): the
+    # generator continues where the first run left it.
+    rng = np.random.default_rng(9)
+    first = [rng.permutation(40) for _ in range(5)]
+    then = [rng.permutation(25) for _ in range(3)]
+    drawn = _drawn(start_position(np.random.default_rng(9)), 40, 8, "rows", 40)[:5]
+    assert all(np.array_equal(o, want) for (o, _, _), want in zip(drawn, first, strict=True))
+    position = drawn[-1][2]
+    assert position["drawn"] == 4  # the last four came from one block
+    rest = _drawn(position, 25, 8, "rows", 3)
+    assert all(np.array_equal(o, want) for (o, _, _), want in zip(rest, then, strict=True))
+    # Resumed without shuffling, then shuffling again: still no order repeats.
+    with EpochOrders(position, 25, 8, None, 1) as orders:
+        _, _, unshuffled = orders.next()
+    (again, _, _), *_ = _drawn(unshuffled, 25, 8, "rows", 1)
+    np.testing.assert_array_equal(again, then[0])
+
+
+def test_a_format_1_position_is_the_generator_state_alone():
+    state = np.random.default_rng(4).bit_generator.state
+    got = _drawn(state, 30, 8, "rows", 3)
+    want = _in_line(4, 30, 8, "rows", 3)
+    assert all(np.array_equal(o, w) for (o, _, _), (w, _) in zip(got, want, strict=True))
+
+
+def test_epoch_loss_is_the_row_weighted_mean_and_overflows_to_inf():
+    assert training.epoch_loss([1.0, 4.0], [3, 1]) == pytest.approx(7 / 4)
+    assert training.epoch_loss([1e308, 1e308], [1, 1]) == np.inf
+    assert np.isnan(training.epoch_loss([np.nan, 1.0], [1, 1]))
+
+
 def _helpers() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("mlp_xp-shuffle")]
 
@@ -74,7 +106,10 @@ def _helpers() -> list[str]:
 def test_the_helper_thread_ends_with_the_fit():
     X = np.random.default_rng(0).normal(size=(64, 3))
     y = X.sum(axis=1)
-    mlp_xp.MLPRegressor((4,), epochs=40, batch_size=16, tol=0.0).fit(X, y)
+    during = []
+    model = mlp_xp.MLPRegressor((4,), epochs=40, batch_size=16, tol=0.0)
+    model.fit(X, y, callback=lambda info: during.append(_helpers()))
+    assert during[0] == ["mlp_xp-shuffle_0"]  # drawing the next block while epoch 1 trained
     assert _helpers() == []
 
     def stop(info):
@@ -86,9 +121,11 @@ def test_the_helper_thread_ends_with_the_fit():
     assert _helpers() == []
 
 
-def _epoch(target, order, batch_size):
+def _epoch(target, order, batch_size, permuted=None):
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(37, 5)), rng.normal(size=(37, 2))
+    if permuted is not None:
+        X, Y = X[permuted], Y[permuted]
     host = mlp_xp.init_params((5, 4, 2), seed=0, dtype="float64")
     params = target.params([(W, b) for W, b in host])
     opt = mlp_xp.sgd(0.05)
@@ -115,6 +152,10 @@ def test_gathering_a_few_batches_at_a_time_trains_on_the_same_batches(
 ):
     order = np.random.default_rng(2).permutation(37)
     rows, whole = _epoch(target, order, batch_size)  # the whole epoch in one gather
+    # The reference: the rows permuted on the host, then taken in order.
+    _, reference = _epoch(target, None, batch_size, permuted=order)
+    for a, b in zip(whole, reference, strict=True):
+        np.testing.assert_array_equal(a, b)
     # 20 rows of 7 values a gather: five batches of 4, two of 10, or one of 37.
     monkeypatch.setattr(training, "GATHER_BYTES", 20 * 7 * target.xp.finfo(target.dtype).bits // 8)
     gathers = []
