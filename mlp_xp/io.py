@@ -199,6 +199,13 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     raise ValueError(msg)
 
 
+def _shuffle_position(saved: dict[str, Any] | None, version: int) -> dict[str, Any] | None:
+    """The training state's shuffle position: format 1 saved the generator state alone."""
+    if saved is not None and version < 2:
+        return {"state": saved, "drawn": 0, "rows": 0}
+    return saved
+
+
 def load(
     path: str | os.PathLike[str], *, backend: str | None = None, device: object = None
 ) -> Any:
@@ -293,7 +300,7 @@ def load(
             "opt": None
             if training["optimizer_state"] is None
             else _decode_tree(training["optimizer_state"], arrays, where, dtype),
-            "rng": training["rng"],
+            "rng": _shuffle_position(training["rng"], int(meta["format_version"])),
             "best": None
             if training["best_params"] is None
             else _decode_tree(training["best_params"], arrays, where, dtype),

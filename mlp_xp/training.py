@@ -121,9 +121,7 @@ class EpochOrders:
     Each block costs the training thread a few GIL handoffs, each a context
     switch, so a block holds up to 32 epochs, and at most 2**20 indices unless
     one epoch has more.  The first epoch is drawn in line; nothing is drawn
-    ahead for batch permutations (a few numbers) or for a single epoch.  A
-    position saved before blocks existed (model format 1: the generator state
-    alone) is read as that state with nothing drawn since.
+    ahead for batch permutations (a few numbers) or for a single epoch.
     """
 
     def __init__(
@@ -134,8 +132,6 @@ class EpochOrders:
         mode: str | None,
         epochs: int,
     ) -> None:
-        if "bit_generator" in position:  # the generator state alone: nothing drawn since
-            position = {"state": position, "drawn": 0, "rows": 0}
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = position["state"]
         self._n = n_samples

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -366,6 +367,32 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, optimizer, suffix)
     model.save(path)
     resumed = mlp_xp.load(path).fit(X, y, resume=True)
     assert resumed.n_epochs_ == 6
+    assert resumed.history_ == full.history_
+    for a, b in zip(mlp_xp.layers.flatten(resumed.params_), mlp_xp.layers.flatten(full.params_)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_format_1_checkpoint_resumes_to_the_same_result(tmp_path):
+    # Format 1 saved the shuffle generator's state alone, as drawn in line after
+    # each epoch: the position after epoch 1 is exactly that.
+    X, y = _bmi()
+    kw = _small(epochs=6)
+    full = MLPRegressor(**kw).fit(X, y)
+    model = MLPRegressor(**kw)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y, callback=_Interrupt(at=1))
+    path = tmp_path / "ckpt.npz"
+    model.save(path)
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    meta = json.loads(str(arrays["__mlp_xp__"]))
+    position = meta["training"]["rng"]
+    assert position["drawn"] == 0
+    meta["format_version"] = 1
+    meta["training"]["rng"] = position["state"]
+    arrays["__mlp_xp__"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    resumed = mlp_xp.load(path).fit(X, y, resume=True)
     assert resumed.history_ == full.history_
     for a, b in zip(mlp_xp.layers.flatten(resumed.params_), mlp_xp.layers.flatten(full.params_)):
         np.testing.assert_array_equal(a, b)

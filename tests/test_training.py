@@ -86,13 +86,6 @@ def test_a_position_replays_with_the_rows_it_was_drawn_for():
     np.testing.assert_array_equal(again, then[0])
 
 
-def test_a_format_1_position_is_the_generator_state_alone():
-    state = np.random.default_rng(4).bit_generator.state
-    got = _drawn(state, 30, 8, "rows", 3)
-    want = _in_line(4, 30, 8, "rows", 3)
-    assert all(np.array_equal(o, w) for (o, _, _), (w, _) in zip(got, want, strict=True))
-
-
 def test_epoch_loss_is_the_row_weighted_mean_and_overflows_to_inf():
     assert training.epoch_loss([1.0, 4.0], [3, 1]) == pytest.approx(7 / 4)
     assert training.epoch_loss([1e308, 1e308], [1, 1]) == np.inf
