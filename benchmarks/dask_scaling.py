@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 import mlp_xp
-from mlp_xp._backend import materialize, resolve
-from mlp_xp.cluster import dask_client
+from mlp_xp.backend import materialize, resolve
+from mlp_xp.cluster.client import dask_client
 
 
 def _data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -49,11 +49,11 @@ from typing import Any
 import numpy as np
 
 import mlp_xp
-from mlp_xp._backend import available_backends, from_host, resolve, synchronize
-from mlp_xp.forward import forward_trace
-from mlp_xp.layers import Layer
-from mlp_xp.optimizers import sgd
-from mlp_xp.plan import make_plan
+from mlp_xp.backend import available_backends, from_host, resolve, synchronize
+from mlp_xp.nn.backprop import forward_trace
+from mlp_xp.nn.layers import Layer
+from mlp_xp.nn.optimizers import sgd
+from mlp_xp.nn.plan import make_plan
 from mlp_xp.training import train_step
 
 CASES: dict[str, dict[str, Any]] = {

@@ -188,7 +188,7 @@ command -v mlp-xp >/dev/null 2>&1 || mlp_cli=("$PY" -m mlp_xp.cli)
 (cd "$testdir" && "$PY" -c 'import mlp_xp; print("mlp_xp", mlp_xp.__version__, "from", mlp_xp.__file__)') \
     | tee -a "$summary"
 "$PY" -m pip freeze --disable-pip-version-check >"$outdir/pip-freeze.txt" 2>&1 || true
-(cd "$testdir" && "$PY" -c 'import json, mlp_xp._backend as b; print(json.dumps(b.environment_report(), indent=2))') \
+(cd "$testdir" && "$PY" -c 'import json, mlp_xp.backend as b; print(json.dumps(b.environment_report(), indent=2))') \
     >"$outdir/environment.json" 2>&1 || true
 
 # ---- 3. the parity suite and mlp-xp parity -------------------------------------------------

@@ -11,7 +11,7 @@ import argparse
 import time
 
 import mlp_xp
-from mlp_xp.datasets import make_bmi
+from mlp_xp.data.builtin import make_bmi
 
 
 def main(argv: list[str] | None = None) -> float:

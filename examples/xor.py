@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 import mlp_xp
-from mlp_xp.datasets import make_xor
+from mlp_xp.data.builtin import make_xor
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

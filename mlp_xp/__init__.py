@@ -1,6 +1,7 @@
 """mlp_xp: multilayer perceptrons written once against the Python Array API."""
 
-from ._backend import (
+from ._version import __version__
+from .backend import (
     BackendInfo,
     BackendUnavailableError,
     available_backends,
@@ -8,15 +9,13 @@ from ._backend import (
     to_backend,
     to_host,
 )
-from ._version import __version__
 from .errors import DivergenceError, NotFittedError
-from .estimators import MLPClassifier, MLPRegressor
-from .init import init_params
-from .io import load
-from .layers import Layer, Params
-from .lecture import gradient_descent_step
-from .network import forward, gradients, loss, step
-from .optimizers import Optimizer, adam, apply_updates, momentum, sgd
+from .estimators import MLPClassifier, MLPRegressor, load
+from .nn.init import init_params
+from .nn.layers import Layer, Params
+from .nn.lecture import gradient_descent_step
+from .nn.network import forward, gradients, loss, step
+from .nn.optimizers import Optimizer, adam, apply_updates, momentum, sgd
 
 __all__ = [
     "BackendInfo",

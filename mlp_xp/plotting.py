@@ -7,7 +7,7 @@ import importlib.util
 import io
 from typing import Any
 
-from .io import atomic_write
+from .files import atomic_write
 
 
 def pyplot() -> Any:

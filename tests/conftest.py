@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp._backend import Placement, available_backends, from_host, resolve, to_host
+from mlp_xp.backend import Placement, available_backends, from_host, resolve, to_host
 
 # (backend, device): the device None means the backend's default.
 COMBINATIONS: tuple[tuple[str, str | None], ...] = (
@@ -90,14 +90,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--backend",
         action="append",
         default=[],
-        choices=mlp_xp._backend.BACKENDS,
+        choices=mlp_xp.backend.BACKENDS,
         help="run the backend-parametrised tests only on these backends (repeatable)",
     )
 
 
 def _selected(config: pytest.Config) -> set[str]:
     chosen = config.getoption("--backend")
-    return set(chosen) if chosen else set(mlp_xp._backend.BACKENDS)
+    return set(chosen) if chosen else set(mlp_xp.backend.BACKENDS)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mlp_xp.activations import ACTIVATIONS
+from mlp_xp.nn.activations import ACTIVATIONS
 
 from . import reference as ref
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp import _backend
+from mlp_xp import backend as _backend
 
 
 def test_available_backends_reports_every_name():

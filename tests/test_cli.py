@@ -10,7 +10,7 @@ import pytest
 
 import mlp_xp
 from mlp_xp.cli import main
-from mlp_xp.commands import train as train_cmd
+from mlp_xp.cli import train as train_cmd
 
 
 def run(capsys, *argv):
@@ -28,7 +28,7 @@ def one_error_line(err: str) -> str:
 
 @pytest.fixture
 def bmi_csv(tmp_path):
-    X, y = mlp_xp.datasets.make_bmi(200, seed=7)
+    X, y = mlp_xp.data.builtin.make_bmi(200, seed=7)
     path = tmp_path / "bmi.csv"
     rows = ["height_m,weight_kg,bmi"] + [f"{h},{w},{b}" for (h, w), b in zip(X, y)]
     path.write_text("\n".join(rows) + "\n")
@@ -62,7 +62,7 @@ def test_console_script_runs_in_a_subprocess():
 def test_info_lists_backends_and_reasons(capsys):
     code, out, _ = run(capsys, "info")
     assert code == 0
-    for name in mlp_xp._backend.BACKENDS:
+    for name in mlp_xp.backend.BACKENDS:
         assert name in out
     if not mlp_xp.available_backends()["cupy"].available:
         assert "cuda12" in out
@@ -111,7 +111,7 @@ def test_predict_selects_columns_by_name(capsys, tmp_path, bmi_csv):
 
 
 def test_classification_npz_and_digits(capsys, tmp_path):
-    X, y = mlp_xp.datasets.make_xor(16, noise=0.05)
+    X, y = mlp_xp.data.builtin.make_xor(16, noise=0.05)
     data = tmp_path / "xor.npz"
     np.savez(data, X=X, y=y)
     model = tmp_path / "xor.npz.model"
@@ -189,7 +189,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(capsys, tmp_path, monkey
     assert "6 epochs" in out
     a, b = mlp_xp.load(full), mlp_xp.load(ckpt)
     assert a.history_ == b.history_
-    for p, q in zip(mlp_xp.layers.flatten(a.params_), mlp_xp.layers.flatten(b.params_)):
+    for p, q in zip(mlp_xp.nn.layers.flatten(a.params_), mlp_xp.nn.layers.flatten(b.params_)):
         np.testing.assert_array_equal(p, q)
 
 
@@ -223,7 +223,7 @@ def test_divergence_stops_and_saves_the_last_finite_weights(capsys, tmp_path):
     assert "smaller learning_rate" in line
     assert f"the last finite weights were saved to {out}" in line
     model = mlp_xp.load(out)
-    for a in mlp_xp.layers.flatten(model.params_):
+    for a in mlp_xp.nn.layers.flatten(model.params_):
         assert np.all(np.isfinite(a))
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import mlp_xp
-import mlp_xp.cluster
-from mlp_xp._backend import materialize, resolve, shard_rows, to_host
+import mlp_xp.cluster.client
+from mlp_xp.backend import materialize, resolve, shard_rows, to_host
 from mlp_xp.cli import main
 from mlp_xp.parity import tolerance
 from mlp_xp.training import batch_order, epoch_steps
@@ -27,8 +27,8 @@ from mlp_xp.training import batch_order, epoch_steps
 da = pytest.importorskip("dask.array")
 pytest.importorskip("distributed")
 
-from mlp_xp.cluster import dask_client  # noqa: E402
-from mlp_xp.dask_data import make_regression, open_dataset, open_npy  # noqa: E402
+from mlp_xp.cluster.client import dask_client  # noqa: E402
+from mlp_xp.cluster.sources import make_regression, open_dataset, open_npy  # noqa: E402
 
 UNREACHABLE = "tcp://127.0.0.1:1"
 """A loopback port where no scheduler listens."""
@@ -107,7 +107,7 @@ def test_batch_order_visits_every_row_once():
     placement = resolve("numpy")
     X = np.arange(10.0).reshape(-1, 1)
     params = mlp_xp.init_params((1, 1), seed=0, dtype="float64")
-    plan = mlp_xp.plan.make_plan("identity", "squared_error", "identity")
+    plan = mlp_xp.nn.plan.make_plan("identity", "squared_error", "identity")
     opt = mlp_xp.sgd(0.1)
     steps = list(
         epoch_steps(

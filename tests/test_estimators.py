@@ -10,8 +10,8 @@ import pytest
 
 import mlp_xp
 from mlp_xp import MLPClassifier, MLPRegressor
-from mlp_xp._backend import backend_name_of, device_of
-from mlp_xp.datasets import make_bmi, make_xor
+from mlp_xp.backend import backend_name_of, device_of
+from mlp_xp.data.builtin import make_bmi, make_xor
 
 
 def _bmi(n=400):
@@ -155,7 +155,7 @@ def test_partial_fit():
 
 
 def test_history_is_read_back_once_per_epoch(monkeypatch):
-    import mlp_xp.estimators as est
+    import mlp_xp.training.loop as est
 
     calls = []
     original = est.to_host
@@ -169,7 +169,7 @@ def test_two_fits_are_bit_identical():
     X, y = _bmi()
     a = MLPRegressor(**_small(optimizer="adam")).fit(X, y)
     b = MLPRegressor(**_small(optimizer="adam")).fit(X, y)
-    for p, q in zip(mlp_xp.layers.flatten(a.params_), mlp_xp.layers.flatten(b.params_)):
+    for p, q in zip(mlp_xp.nn.layers.flatten(a.params_), mlp_xp.nn.layers.flatten(b.params_)):
         np.testing.assert_array_equal(p, q)
 
 
@@ -208,7 +208,7 @@ def test_divergence_keeps_the_last_finite_weights():
         mlp_xp.DivergenceError, match=r"diverged in epoch \d+.*smaller learning_rate"
     ):
         model.fit(X, y)
-    for a in mlp_xp.layers.flatten(model.params_):
+    for a in mlp_xp.nn.layers.flatten(model.params_):
         assert np.all(np.isfinite(a))
 
 
@@ -220,7 +220,7 @@ def test_trains_where_X_lives_and_predicts_in_the_inputs_namespace(target, host)
     Xt, yt = target.asarray(X), target.asarray(y)
     model = MLPRegressor(**_small(epochs=2, batch_size=64)).fit(Xt, yt)
     assert model.backend_ == target.backend
-    for a in mlp_xp.layers.flatten(model.params_):
+    for a in mlp_xp.nn.layers.flatten(model.params_):
         assert backend_name_of(a) == target.backend
         assert a.dtype == target.dtype
         assert device_of(a) == target.device
@@ -253,7 +253,7 @@ def test_same_results_on_every_backend(target, host):
             epochs=3, dtype=target.dtype_name, backend=target.backend, device=target.device_name
         )
     ).fit(X, y)
-    for a, b in zip(mlp_xp.layers.flatten(got.params_), mlp_xp.layers.flatten(ref.params_)):
+    for a, b in zip(mlp_xp.nn.layers.flatten(got.params_), mlp_xp.nn.layers.flatten(ref.params_)):
         scale = float(np.max(np.abs(b)))
         # 3 epochs x 8 batches of adam from identical numbers; see tests/test_parity.py
         # for the derivation of cross-backend tolerances.
@@ -368,7 +368,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, optimizer, suffix)
     resumed = mlp_xp.load(path).fit(X, y, resume=True)
     assert resumed.n_epochs_ == 6
     assert resumed.history_ == full.history_
-    for a, b in zip(mlp_xp.layers.flatten(resumed.params_), mlp_xp.layers.flatten(full.params_)):
+    for a, b in zip(mlp_xp.nn.layers.flatten(resumed.params_), mlp_xp.nn.layers.flatten(full.params_)):
         np.testing.assert_array_equal(a, b)
 
 
@@ -394,7 +394,7 @@ def test_a_format_1_checkpoint_resumes_to_the_same_result(tmp_path):
     np.savez(path, **arrays)
     resumed = mlp_xp.load(path).fit(X, y, resume=True)
     assert resumed.history_ == full.history_
-    for a, b in zip(mlp_xp.layers.flatten(resumed.params_), mlp_xp.layers.flatten(full.params_)):
+    for a, b in zip(mlp_xp.nn.layers.flatten(resumed.params_), mlp_xp.nn.layers.flatten(full.params_)):
         np.testing.assert_array_equal(a, b)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp.activations import HIDDEN_ACTIVATIONS
+from mlp_xp.nn.activations import HIDDEN_ACTIVATIONS
 
 from . import reference as ref
 
@@ -57,7 +57,7 @@ def test_gradients_match_central_differences(activation, loss, output, depth):
         )
 
     expected = ref.finite_difference(value, arrays, h)
-    for g, e in zip(mlp_xp.layers.flatten(got), expected):
+    for g, e in zip(mlp_xp.nn.layers.flatten(got), expected):
         # Central differences are accurate to O(h^2) + O(eps / h) ~ 1e-10 here.
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
 
@@ -99,8 +99,8 @@ def test_gradients_agree_on_every_backend(target, host, activation, loss, output
         loss=loss,
         output=output,
     )
-    scale = max(float(np.max(np.abs(a))) for a in mlp_xp.layers.flatten(expected))
-    for g, e in zip(mlp_xp.layers.flatten(got), mlp_xp.layers.flatten(expected)):
+    scale = max(float(np.max(np.abs(a))) for a in mlp_xp.nn.layers.flatten(expected))
+    for g, e in zip(mlp_xp.nn.layers.flatten(got), mlp_xp.nn.layers.flatten(expected)):
         assert g.dtype == target.dtype
         # Inputs are rounded to the dtype (relative eps/2) and three layers of
         # short dot products follow: 64 eps relative to the largest gradient.
@@ -115,7 +115,7 @@ def test_l2_penalty_gradient_matches_central_differences():
         lambda: float(mlp_xp.loss(host, X, Y, alpha=0.3)),
         [a for layer in host for a in layer],
     )
-    for g, e in zip(mlp_xp.layers.flatten(got), expected):
+    for g, e in zip(mlp_xp.nn.layers.flatten(got), expected):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
 
 
@@ -124,11 +124,11 @@ def test_training_kernel_reports_the_same_loss_and_gradients(target, host, loss,
     """value_and_grad (the training loop's kernel) agrees with loss() and gradients()."""
     params, X, Y = ref.random_problem((3, 6, 3), 16, loss, 5)
     p, Xt, Yt = target.params(params), target.asarray(X), target.asarray(Y)
-    plan = mlp_xp.plan.make_plan("tanh", loss, output)
-    value, grads = mlp_xp.network.value_and_grad(target.xp, p, Xt, Yt, plan, alpha=0.2)
+    plan = mlp_xp.nn.plan.make_plan("tanh", loss, output)
+    value, grads = mlp_xp.nn.network.value_and_grad(target.xp, p, Xt, Yt, plan, alpha=0.2)
     expected = mlp_xp.loss(p, Xt, Yt, activation="tanh", loss=loss, output=output, alpha=0.2)
     tol = 64 * target.eps
     np.testing.assert_allclose(float(host(value)), float(host(expected)), rtol=tol)
     again = mlp_xp.gradients(p, Xt, Yt, activation="tanh", loss=loss, output=output, alpha=0.2)
-    for g, e in zip(mlp_xp.layers.flatten(grads), mlp_xp.layers.flatten(again)):
+    for g, e in zip(mlp_xp.nn.layers.flatten(grads), mlp_xp.nn.layers.flatten(again)):
         np.testing.assert_array_equal(host(g), host(e))

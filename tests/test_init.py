@@ -37,9 +37,9 @@ def test_same_seed_gives_same_weights_on_every_backend(target, host):
         backend=target.backend,
         device=target.device_name,
     )
-    for g, r in zip(mlp_xp.layers.flatten(got), mlp_xp.layers.flatten(reference)):
+    for g, r in zip(mlp_xp.nn.layers.flatten(got), mlp_xp.nn.layers.flatten(reference)):
         assert g.dtype == target.dtype
-        assert mlp_xp._backend.device_of(g) == target.device
+        assert mlp_xp.backend.device_of(g) == target.device
         # The float64 draw, rounded once to the target dtype.
         np.testing.assert_array_equal(host(g), r.astype(target.dtype_name))
 

@@ -39,7 +39,7 @@ def test_agrees_with_the_lecture_on_every_backend(target, host):
     got = mlp_xp.gradient_descent_step(*(target.asarray(a) for a in (X, Y, W0, b0, W1, b1)), 0.05)
     for g, e in zip(got, expected):
         assert g.dtype == target.dtype
-        assert mlp_xp._backend.device_of(g) == target.device
+        assert mlp_xp.backend.device_of(g) == target.device
         tol = 1e-12 if target.dtype_name == "float64" else 64 * target.eps
         np.testing.assert_allclose(host(g), e, rtol=tol, atol=tol * np.max(np.abs(e)))
 

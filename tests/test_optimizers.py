@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp.optimizers import OPTIMIZERS, apply_updates, tree_map
+from mlp_xp.nn.optimizers import OPTIMIZERS, apply_updates, tree_map
 
 
 def _grads_sequence(steps: int, seed: int = 0) -> list[tuple[mlp_xp.Layer, ...]]:
@@ -54,7 +54,7 @@ def test_matches_torch_optim(name, torch_kwargs):
         for t, g in zip(tensors, [a for layer in grads for a in layer]):
             t.grad = torch.tensor(g, dtype=torch.float64)
         opt.step()
-    for g, t in zip(mlp_xp.layers.flatten(got), tensors):
+    for g, t in zip(mlp_xp.nn.layers.flatten(got), tensors):
         np.testing.assert_allclose(g, t.numpy(), rtol=1e-13, atol=1e-15)
 
 
@@ -63,7 +63,7 @@ def test_sgd_is_the_lecture_update():
     grads = _grads_sequence(1)[0]
     got = _run(mlp_xp.sgd(0.1), params, [grads])
     for p, g, new in zip(
-        mlp_xp.layers.flatten(params), mlp_xp.layers.flatten(grads), mlp_xp.layers.flatten(got)
+        mlp_xp.nn.layers.flatten(params), mlp_xp.nn.layers.flatten(grads), mlp_xp.nn.layers.flatten(got)
     ):
         np.testing.assert_array_equal(new, p - 0.1 * g)
 
@@ -72,17 +72,17 @@ def test_sgd_is_the_lecture_update():
 def test_keeps_dtype_device_and_inputs(target, host, name):
     params = target.params([(np.ones((3, 2)), np.zeros(3)), (np.ones((1, 3)), np.zeros(1))])
     grads = target.params([(np.full((3, 2), 0.5), np.ones(3)), (np.ones((1, 3)), np.ones(1))])
-    before = [host(a).copy() for a in mlp_xp.layers.flatten(params)]
+    before = [host(a).copy() for a in mlp_xp.nn.layers.flatten(params)]
     optimizer = OPTIMIZERS[name](0.1)
     state = optimizer.init(params)
     for _ in range(2):
         updates, state = optimizer.update(grads, state, params)
         new = apply_updates(params, updates)
-    for a, b in zip(mlp_xp.layers.flatten(params), before):
+    for a, b in zip(mlp_xp.nn.layers.flatten(params), before):
         np.testing.assert_array_equal(host(a), b)
-    for a in mlp_xp.layers.flatten(new):
+    for a in mlp_xp.nn.layers.flatten(new):
         assert a.dtype == target.dtype
-        assert mlp_xp._backend.device_of(a) == target.device
+        assert mlp_xp.backend.device_of(a) == target.device
     assert isinstance(new[0], mlp_xp.Layer)
 
 

@@ -44,9 +44,9 @@ import pytest
 
 import mlp_xp
 from mlp_xp import parity
-from mlp_xp._backend import backend_name_of, device_of, resolve
-from mlp_xp.activations import HIDDEN_ACTIVATIONS
-from mlp_xp.layers import flatten
+from mlp_xp.backend import backend_name_of, device_of, resolve
+from mlp_xp.nn.activations import HIDDEN_ACTIVATIONS
+from mlp_xp.nn.layers import flatten
 
 from . import reference as ref
 from .test_gradients import LOSS_OUTPUTS

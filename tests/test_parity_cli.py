@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp import _backend, parity
+from mlp_xp import backend as _backend, parity
 from mlp_xp.cli import main
 
 pytestmark = pytest.mark.parity

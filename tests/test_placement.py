@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp._backend import device_of
+from mlp_xp.backend import device_of
 
 from . import reference as ref
 
@@ -19,7 +19,7 @@ CASES = [
 
 
 def _check(target, a):
-    assert mlp_xp._backend.backend_name_of(a) == target.backend
+    assert mlp_xp.backend.backend_name_of(a) == target.backend
     assert a.dtype == target.dtype, f"{a.dtype} is not {target.dtype}"
     assert device_of(a) == target.device
 
@@ -52,9 +52,9 @@ def test_every_output_keeps_namespace_dtype_and_device(target, activation, loss,
         assert value.shape == ()
     else:
         assert value.dtype == np.dtype(target.dtype_name)
-    for a in mlp_xp.layers.flatten(mlp_xp.gradients(params, X, Y, **kw, alpha=0.1)):
+    for a in mlp_xp.nn.layers.flatten(mlp_xp.gradients(params, X, Y, **kw, alpha=0.1)):
         _check(target, a)
-    for a in mlp_xp.layers.flatten(mlp_xp.step(params, X, Y, 0.1, **kw)):
+    for a in mlp_xp.nn.layers.flatten(mlp_xp.step(params, X, Y, 0.1, **kw)):
         _check(target, a)
 
 
@@ -63,7 +63,7 @@ def test_optimizer_state_is_created_on_the_input_device(target):
         (3, 4, 2), dtype=target.dtype_name, backend=target.backend, device=target.device_name
     )
     for name in ("momentum", "adam"):
-        state = mlp_xp.optimizers.OPTIMIZERS[name](0.1).init(params)
+        state = mlp_xp.nn.optimizers.OPTIMIZERS[name](0.1).init(params)
         # momentum's state is (velocity,); adam's is (count, mu, nu).
         trees = state[0][1:] if name == "adam" else state[0]
         leaves = [a for tree in trees for layer in tree for a in layer]

@@ -24,12 +24,12 @@ def test_shapes_follow_the_layers(target, host, sizes, n, seed):
     out = mlp_xp.forward(params, X)
     assert tuple(out.shape) == (n, sizes[-1])
     grads = mlp_xp.gradients(params, X, Y)
-    for g, p in zip(mlp_xp.layers.flatten(grads), mlp_xp.layers.flatten(params)):
+    for g, p in zip(mlp_xp.nn.layers.flatten(grads), mlp_xp.nn.layers.flatten(params)):
         assert tuple(g.shape) == tuple(p.shape)
         assert g.dtype == target.dtype
     new = mlp_xp.step(params, X, Y, 0.01)
-    assert mlp_xp.layers.layer_sizes(new) == tuple(sizes)
+    assert mlp_xp.nn.layers.layer_sizes(new) == tuple(sizes)
     expected = mlp_xp.gradients(tuple(host_params), ref.as_float(host(X)), ref.as_float(host(Y)))
-    for g, e in zip(mlp_xp.layers.flatten(grads), mlp_xp.layers.flatten(expected)):
+    for g, e in zip(mlp_xp.nn.layers.flatten(grads), mlp_xp.nn.layers.flatten(expected)):
         scale = max(1.0, float(np.max(np.abs(e))))
         np.testing.assert_allclose(host(g), e, rtol=0, atol=256 * target.eps * scale)

@@ -10,7 +10,7 @@ import pytest
 
 import mlp_xp
 from mlp_xp import training
-from mlp_xp._backend import to_host
+from mlp_xp.backend import to_host
 from mlp_xp.training import EpochOrders, batch_order, epoch_order, epoch_steps, start_position
 
 
@@ -122,7 +122,7 @@ def _epoch(target, order, batch_size, permuted=None):
     host = mlp_xp.init_params((5, 4, 2), seed=0, dtype="float64")
     params = target.params([(W, b) for W, b in host])
     opt = mlp_xp.sgd(0.05)
-    plan = mlp_xp.plan.make_plan("relu", "squared_error")
+    plan = mlp_xp.nn.plan.make_plan("relu", "squared_error")
     steps = list(
         epoch_steps(
             target.placement,
@@ -136,7 +136,7 @@ def _epoch(target, order, batch_size, permuted=None):
             order=order,
         )
     )
-    return [s.rows for s in steps], [to_host(a) for a in mlp_xp.layers.flatten(steps[-1].params)]
+    return [s.rows for s in steps], [to_host(a) for a in mlp_xp.nn.layers.flatten(steps[-1].params)]
 
 
 @pytest.mark.parametrize("batch_size", [4, 10, 37])
@@ -150,7 +150,7 @@ def test_gathering_a_few_batches_at_a_time_trains_on_the_same_batches(
     for a, b in zip(whole, reference, strict=True):
         np.testing.assert_array_equal(a, b)
     # 20 rows of 7 values a gather: five batches of 4, two of 10, or one of 37.
-    monkeypatch.setattr(training, "GATHER_BYTES", 20 * 7 * target.xp.finfo(target.dtype).bits // 8)
+    monkeypatch.setattr(training.step, "GATHER_BYTES", 20 * 7 * target.xp.finfo(target.dtype).bits // 8)
     gathers = []
     take = target.xp.take
     monkeypatch.setattr(target.xp, "take", lambda *a, **k: gathers.append(1) or take(*a, **k))

@@ -1,0 +1,292 @@
+"""The adapter protocol: what mlp_xp needs to know about one array library (backend layer).
+
+Each module of this package holds one library's :class:`Adapter`.  The rest of
+mlp_xp never names a library: it asks the adapter of a
+:class:`~mlp_xp.backend.placement.Placement` instead ("is it lazy?", "which
+shuffle suits it?", "does it need a scheduler?").  An adapter module imports its
+library only inside its methods, so that probing a missing library is cheap and
+never fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import numbers
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, ClassVar, TypeAlias
+
+import numpy as np
+
+Array: TypeAlias = Any
+"""Any array that follows the Array API standard."""
+Namespace: TypeAlias = Any
+"""An Array API namespace, such as ``array_api_compat.torch``."""
+Device: TypeAlias = Any
+"""A device object of some namespace (``"cpu"``, ``torch.device``, ``cupy.cuda.Device``...)."""
+
+FLOAT_DTYPES: tuple[str, ...] = ("float32", "float64")
+
+
+class BackendUnavailableError(ValueError):
+    """A backend or device that exists by name but cannot be used on this machine."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What mlp_xp found out about one backend on this machine.
+
+    Attributes
+    ----------
+    name : str
+        The backend's name, one of ``BACKENDS``.
+    installed : bool
+        Whether its Python package can be imported.
+    available : bool
+        Whether arrays can be created with it here (for CuPy: a usable CUDA GPU).
+    reason : str
+        Why it is not available; empty when it is.
+    version : str or None
+        The package version, when installed.
+    devices : tuple of str
+        The device strings it accepts here, e.g. ``("cpu", "cuda:0")``.
+    """
+
+    name: str
+    installed: bool
+    available: bool
+    reason: str
+    version: str | None
+    devices: tuple[str, ...]
+
+
+@dataclass
+class Numerics:
+    """What one library contributes to the environment report (see ``environment.py``)."""
+
+    settings: dict[str, object] = field(default_factory=dict)
+    """Each setting that changes its float results, by name (TF32 flags, threads)."""
+    versions: dict[str, str | None] = field(default_factory=dict)
+    """Versions beyond the library's own, such as its CUDA runtime."""
+    gpus: list[str] = field(default_factory=list)
+    """The GPUs it sees, as ``"cuda:0 NAME"``."""
+
+
+def read_setting(probe: Callable[[], object]) -> object:
+    """The value a settings probe returns, or why it could not be read (never raises)."""
+    try:
+        with warnings.catch_warnings():
+            # PyTorch >= 2.9 warns that its legacy TF32 flags are deprecated.
+            warnings.simplefilter("ignore")
+            value = probe()
+    except Exception as exc:  # a probe must not stop a report
+        return f"unreadable ({type(exc).__name__}: {exc})"
+    return value if isinstance(value, (bool, int, float)) else str(value)
+
+
+def cuda_index(device: object, arg: str) -> int:
+    """Turn ``"cuda"``, ``"cuda:1"``, ``"gpu"`` or ``1`` into a device index."""
+    if isinstance(device, numbers.Integral) and not isinstance(device, bool):
+        return int(device)
+    text = str(device)
+    head, _, tail = text.partition(":")
+    if head in ("cuda", "gpu") and (tail == "" or tail.isdigit()):
+        return int(tail or 0)
+    msg = f"{arg}={device!r} is not a CUDA device; use 'cuda', 'cuda:N' or an integer index"
+    raise ValueError(msg)
+
+
+class Adapter:
+    """One array library's facts.  Subclasses override what differs from these defaults.
+
+    The defaults describe an eager library whose arrays live on the host CPU and
+    that array-api-compat or the library itself gives a standard namespace.
+    """
+
+    name: ClassVar[str] = ""
+    """The backend's name, as users write it (``--backend NAME``)."""
+    module: ClassVar[str] = ""
+    """The module to import, e.g. ``"dask.array"``."""
+    install_hint: ClassVar[str] = ""
+    """How to install it, for the "not installed" reason."""
+    lazy: ClassVar[bool] = False
+    """Records a task graph instead of computing; steps are computed by :meth:`materialize`."""
+    slow_steps: ClassVar[str] = ""
+    """Why a long step-by-step loop is slow here (lazy backends); empty when it is not."""
+    default_shuffle: ClassVar[str] = "rows"
+    """What ``shuffle=True`` means here: gather rows in a new order, or visit ``"batches"``."""
+    needs_scheduler: ClassVar[bool] = False
+    """Whether a run can be handed a scheduler (``--scheduler``): a cluster of workers."""
+    reads_lazy_sources: ClassVar[bool] = False
+    """Whether data set directories are read lazily, chunk by chunk, instead of into memory."""
+    inference_only: ClassVar[bool] = False
+    """Builds a graph for inference (ONNX export) and cannot train; none does yet."""
+    numerics_env: ClassVar[tuple[str, ...]] = ()
+    """Environment variables that change what this library's float matmuls compute."""
+    parity_devices: ClassVar[tuple[str | None, ...]] = (None,)
+    """The devices ``mlp-xp parity`` checks by default (None: the default device); lazy
+    libraries are checked only when asked for, see :attr:`slow_steps`."""
+    auto_rank: ClassVar[int | None] = None
+    """Order of preference of ``backend="auto"`` (lowest first); None: never picked by auto."""
+
+    _info: BackendInfo | None = None
+
+    # ------------------------------------------------------------------ discovery
+
+    def info(self) -> BackendInfo:
+        """What :meth:`probe` found, probed once (probing CUDA is slow)."""
+        if self._info is None:
+            self._info = self.probe()
+        return self._info
+
+    def probe(self) -> BackendInfo:
+        """Whether the library is usable here and why not (never raises).
+
+        A warning raised while importing it (two CuPy packages installed, an old
+        driver) makes it unusable, with the warning as the reason: under
+        ``filterwarnings = error`` it would otherwise stop a test run, and a user
+        would meet it at the first array instead of here.
+        """
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                mod = self.import_module()
+                devices = self.list_devices(mod) if mod is not None else ()
+        except Exception as exc:  # a broken install is reported, not raised
+            reason = f"import failed: {type(exc).__name__}: {exc}"
+            return BackendInfo(self.name, False, False, reason, None, ())
+        if mod is None:
+            reason = f"not installed; {self.install_hint}"
+            return BackendInfo(self.name, False, False, reason, None, ())
+        version = self.version(mod)
+        if caught:
+            first = caught[0]
+            reason = (
+                f"unusable because importing it warned: {first.category.__name__}: "
+                f"{first.message}; {self.install_hint}"
+            )
+            return BackendInfo(self.name, True, False, reason, version, ())
+        return BackendInfo(self.name, True, True, "", version, devices)
+
+    def import_module(self) -> ModuleType | None:
+        """The library's module, or None when it is not installed."""
+        top = self.module.split(".")[0]
+        if importlib.util.find_spec(top) is None:
+            return None
+        return importlib.import_module(self.module)
+
+    def version(self, mod: ModuleType) -> str:
+        """The installed version of the library's top-level package."""
+        top = importlib.import_module(self.module.split(".")[0])
+        return str(getattr(top, "__version__", getattr(mod, "__version__", "unknown")))
+
+    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+        """The device strings it accepts here; called by :meth:`probe` inside its guard."""
+        return ("cpu",)
+
+    def owns(self, x: object) -> bool:
+        """Whether ``x`` is an array of this library."""
+        raise NotImplementedError
+
+    def namespace(self) -> Namespace:
+        """The library's Array API namespace."""
+        raise NotImplementedError
+
+    def float_dtypes(self, device: Device) -> tuple[str, ...]:
+        """The floating dtypes it can compute in on ``device`` (JAX needs x64 for float64)."""
+        return FLOAT_DTYPES
+
+    # ------------------------------------------------------------------ devices
+
+    def parse_device(self, xp: Namespace, device: object, arg: str) -> Device:
+        """A user's device string or object as this library's device object."""
+        if device is None or str(device) == "cpu":
+            return "cpu"
+        msg = f"{arg}={device!r} is not a {self.name} device; {self.name} only has 'cpu'"
+        raise ValueError(msg)
+
+    def device_name(self, device: Device) -> str:
+        """The device as a string that :meth:`parse_device` accepts back."""
+        return "cpu"
+
+    def same_device(self, a: Device, b: Device) -> bool:
+        """Whether two of its device objects are the same device."""
+        return bool(a == b)
+
+    def has_device(self, device: object) -> bool:
+        """Whether a device string (``"cuda"``, ``"cuda:1"``) names one of its usable devices."""
+        return str(device) == "cpu" and "cpu" in self.info().devices
+
+    def memory_available(self, device: Device) -> int | None:
+        """Free memory on ``device`` in bytes, or None when the library cannot tell."""
+        return None
+
+    def synchronize(self, device: Device) -> None:
+        """Wait until the device has finished all queued work (for timing)."""
+
+    # ------------------------------------------------------------------ host transfer
+
+    def to_host(self, x: Array) -> np.ndarray:
+        """A NumPy copy of one of its arrays, on the host."""
+        return np.asarray(x)
+
+    def from_host(self, host: np.ndarray, xp: Namespace, device: Device, dtype: Any) -> Array:
+        """Host data as one of its arrays on ``device``; ``dtype`` None keeps the host dtype."""
+        if dtype is None:
+            return xp.asarray(host, device=device)
+        return xp.asarray(host, dtype=dtype, device=device)
+
+    def index_array(self, xp: Namespace, device: Device, order: np.ndarray) -> Array:
+        """A host integer array of row numbers, moved once to where the rows are."""
+        return xp.asarray(order, device=device)
+
+    # ------------------------------------------------------------------ numbers
+
+    def numerics(self) -> Numerics:
+        """Versions, flags and GPU names that change what it computes (never raises)."""
+        return Numerics()
+
+    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+        """Which of its settings (or ``env`` variables) make float32 matmuls less precise."""
+        return []
+
+    def errors_ignored(self) -> contextlib.AbstractContextManager[Any]:
+        """Silence the library's per-operation overflow warnings while training."""
+        return contextlib.nullcontext()
+
+    # ------------------------------------------------------------------ lazy libraries
+
+    def is_lazy_array(self, x: object) -> bool:
+        """Whether ``x`` is one of its arrays whose data may not be in memory."""
+        return False
+
+    def materialize(self, tree: Any, *, here: bool = False) -> Any:
+        """Compute the lazy arrays of a small tree; the identity on eager libraries."""
+        return tree
+
+    def shard_rows(
+        self,
+        X: Array,
+        Y: Array,
+        *,
+        batch_size: int,
+        x_in_memory: bool,
+        y_in_memory: bool,
+    ) -> tuple[Array, Array]:
+        """Lay ``X`` and ``Y`` out for mini-batches that are row slices; eager: unchanged."""
+        return X, Y
+
+    def lazy_token(self, x: Array) -> str:
+        """A deterministic fingerprint of a lazy array's source and rows."""
+        msg = f"{self.name} arrays are not lazy"
+        raise TypeError(msg)
+
+    # ------------------------------------------------------------------ compiled loops
+
+    def compiled_epoch(self) -> Any:
+        """A compiled epoch function, for libraries that trace and compile; None here."""
+        return None

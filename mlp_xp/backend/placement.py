@@ -1,0 +1,291 @@
+"""Where arrays live: namespaces, devices and dtypes, and moves between them (backend layer).
+
+Everything here asks the adapter of a backend (``registry.adapter(name)``) and
+never names a library itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, NamedTuple
+
+import array_api_compat
+import numpy as np
+
+from .adapter import (
+    FLOAT_DTYPES,
+    Adapter,
+    Array,
+    BackendUnavailableError,
+    Device,
+    Namespace,
+)
+from .registry import BACKEND_CHOICES, BACKENDS, adapter, adapter_of, adapters
+
+
+class Placement(NamedTuple):
+    """A namespace and a device on it: where arrays live."""
+
+    name: str
+    xp: Namespace
+    device: Device
+
+    @property
+    def adapter(self) -> Adapter:
+        """The adapter of this placement's library."""
+        return adapter(self.name)
+
+
+def namespace_of(**arrays: Array) -> Namespace:
+    """Return the one Array API namespace that all named arrays belong to.
+
+    Parameters
+    ----------
+    **arrays : array
+        The arrays, keyed by the argument names the user knows them by.  The names
+        only appear in error messages.
+
+    Raises
+    ------
+    TypeError
+        When an argument is not an array, or the arrays come from different libraries.
+    """
+    kinds: dict[str, Adapter] = {}
+    for arg, value in arrays.items():
+        if not array_api_compat.is_array_api_obj(value):
+            msg = (
+                f"{arg} must be an array ({', '.join(BACKENDS)}), "
+                f"got {type(value).__module__}.{type(value).__qualname__}"
+            )
+            raise TypeError(msg)
+        kinds[arg] = adapter_of(value)
+    if len({a.name for a in kinds.values()}) > 1:
+        listing = ", ".join(f"{arg} is {kind.name}" for arg, kind in kinds.items())
+        msg = (
+            f"arrays from different libraries cannot be mixed: {listing}; "
+            "move them to one backend first, e.g. with mlp_xp.to_backend(array, 'numpy')"
+        )
+        raise TypeError(msg)
+    return next(iter(kinds.values())).namespace()
+
+
+def device_of(x: Array) -> Device:
+    """The device an array lives on."""
+    return array_api_compat.device(x)
+
+
+def is_array(x: object) -> bool:
+    """Whether ``x`` is an array of a supported namespace (NumPy included)."""
+    return bool(array_api_compat.is_array_api_obj(x))
+
+
+def is_lazy(x: object) -> bool:
+    """Whether ``x`` is a lazy array (dask) whose data may not fit in memory."""
+    return is_array(x) and adapter_of(x).is_lazy_array(x)
+
+
+def lazy_token(x: Array) -> str:
+    """A deterministic fingerprint of a lazy array's source and rows (no data is read)."""
+    return adapter_of(x).lazy_token(x)
+
+
+def _auto(device: object) -> str:
+    """The backend ``"auto"`` picks: on ``device`` if given, else the first usable one."""
+    ranked = sorted((a for a in adapters() if a.auto_rank is not None), key=lambda a: a.auto_rank)
+    if device is None:
+        return next(a.name for a in ranked if a.info().available)
+    return next((a.name for a in ranked if a.has_device(device)), ranked[-1].name)
+
+
+def resolve(backend: str | None = "auto", device: object = None) -> Placement:
+    """Turn a backend name and a device string into a namespace and a device.
+
+    Parameters
+    ----------
+    backend : {"auto", "numpy", "cupy", "torch", "array_api_strict", "dask"}
+        ``"auto"`` picks CuPy when a CUDA GPU is usable, else NumPy.  ``"cpu"``,
+        ``"cuda"`` and ``"cuda:N"`` are accepted here too, meaning ``"auto"`` on
+        that device.
+    device : str, int, device object or None
+        A device of that backend: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, or
+        ``"device1"`` for array_api_strict.  None means the backend's default.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend or device name (the message lists the valid ones).
+    BackendUnavailableError
+        When the backend or device exists but cannot be used on this machine.
+    """
+    name = "auto" if backend is None else backend
+    if not isinstance(name, str):
+        msg = f"backend must be a string, one of {', '.join(BACKEND_CHOICES)}; got {name!r}"
+        raise TypeError(msg)
+    if name == "cpu" or name.startswith(("cuda", "gpu")):
+        if device is not None:
+            msg = f"backend={name!r} already names a device; pass device=None"
+            raise ValueError(msg)
+        name, device = "auto", name
+    if name == "auto":
+        name = _auto(device)
+    chosen = adapter(name)
+    info = chosen.info()
+    if not info.available:
+        msg = f"backend {name!r} is not usable here: {info.reason}"
+        raise BackendUnavailableError(msg)
+    xp = chosen.namespace()
+    return Placement(name, xp, chosen.parse_device(xp, device, "device"))
+
+
+def device_name(placement: Placement) -> str:
+    """The device as a string that :func:`resolve` accepts back, e.g. ``"cuda:0"``."""
+    return placement.adapter.device_name(placement.device)
+
+
+def placement_of(x: Array) -> Placement:
+    """Where an existing array lives, as a Placement."""
+    found = adapter_of(x)
+    return Placement(found.name, found.namespace(), device_of(x))
+
+
+def dtype_name(dtype: object) -> str:
+    """A dtype's short name, e.g. ``"float32"``, for any namespace's dtype object."""
+    if isinstance(dtype, str):
+        return dtype
+    if isinstance(dtype, np.dtype):
+        return dtype.name
+    if isinstance(dtype, type):  # NumPy scalar types such as numpy.float32
+        return dtype.__name__
+    text = str(dtype)
+    # torch.float32, array_api_strict.float32 and dtype('float32') alike.
+    text = text.rpartition(".")[2] if "(" not in text else text.partition("('")[2]
+    return text.rstrip("')")
+
+
+def float_dtype(xp: Namespace, dtype: object = None, device: Device = None) -> Any:
+    """Turn ``"float32"``, ``"float64"``, a dtype object or None into ``xp``'s dtype.
+
+    None means the namespace's default real floating dtype on that device
+    (float64 for NumPy and CuPy, float32 for PyTorch).
+    """
+    if dtype is None:
+        return xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+    name = dtype_name(dtype)
+    if name not in FLOAT_DTYPES:
+        msg = f"dtype={dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}"
+        raise TypeError(msg)
+    return getattr(xp, name)
+
+
+def to_host(x: Array) -> np.ndarray:
+    """Copy an array of any backend to a NumPy array on the host (for I/O only)."""
+    return adapter_of(x).to_host(x)
+
+
+def from_host(a: Any, placement: Placement, dtype: object = None) -> Array:
+    """Move host data (NumPy array, list or scalar) into ``placement`` as a float array.
+
+    ``dtype`` is a name, a dtype object, or None for the backend's default float.
+    """
+    xp, device = placement.xp, placement.device
+    target = float_dtype(xp, dtype, device)
+    return placement.adapter.from_host(np.asarray(a), xp, device, target)
+
+
+def _host(x: Any) -> np.ndarray:
+    """An array of any backend, or host data, as a host NumPy array."""
+    return to_host(x) if is_array(x) else np.asarray(x)
+
+
+def move(x: Any, placement: Placement, dtype: object = None) -> Array:
+    """``x`` (an array of any backend, or host data) in ``placement``, as ``dtype``.
+
+    Arrays already in the right namespace and on the right device stay there and
+    are only cast if needed; anything else goes through the host once.  ``dtype``
+    None keeps a float array's dtype and any other array's too.
+    """
+    if is_array(x) and is_placed(x, placement):
+        if dtype is None:
+            return x
+        return placement.xp.astype(x, float_dtype(placement.xp, dtype, placement.device))
+    host = _host(x)
+    if dtype is None and host.dtype.kind != "f":
+        return placement.adapter.from_host(host, placement.xp, placement.device, None)
+    return from_host(host, placement, dtype if dtype is not None else str(host.dtype))
+
+
+def is_placed(x: Array, placement: Placement) -> bool:
+    """Whether the array ``x`` is in ``placement``'s namespace and on its device."""
+    found = adapter_of(x)
+    return found.name == placement.name and found.same_device(device_of(x), placement.device)
+
+
+def to_backend(x: Array, backend: str | None = "numpy", device: object = None) -> Array:
+    """Move an array to another backend and device, keeping its dtype.
+
+    Parameters
+    ----------
+    x : array
+        Any supported array, or a NumPy-convertible object.
+    backend, device : str
+        As in :func:`resolve`.
+    """
+    host = _host(x)
+    placement = resolve(backend, device)
+    if host.dtype.kind == "f":
+        return from_host(host, placement, str(host.dtype))
+    return placement.adapter.from_host(host, placement.xp, placement.device, None)
+
+
+def row_index(placement: Placement, order: np.ndarray) -> Array:
+    """A host integer array of row numbers, moved once to where the rows are."""
+    return placement.adapter.index_array(placement.xp, placement.device, order)
+
+
+def take_rows(placement: Placement, x: Array, order: np.ndarray) -> Array:
+    """Rows ``order`` (a host integer array) of ``x``, gathered on ``x``'s device."""
+    return placement.xp.take(x, row_index(placement, order), axis=0)
+
+
+def synchronize(placement: Placement) -> None:
+    """Wait until the device has finished all queued work (for timing; no-op on the CPU)."""
+    placement.adapter.synchronize(placement.device)
+
+
+def floating_point_errors_ignored(placement: Placement) -> contextlib.AbstractContextManager[Any]:
+    """Silence per-operation overflow warnings while training (NumPy's).
+
+    A diverging run is detected from its loss once per epoch and reported with
+    the epoch and a suggestion; per-operation warnings would only repeat that
+    less clearly.
+    """
+    return placement.adapter.errors_ignored()
+
+
+def materialize(placement: Placement, tree: Any, *, here: bool = False) -> Any:
+    """Compute the lazy arrays of a small tree; the identity on eager backends.
+
+    See :meth:`mlp_xp.backend.dask.DaskAdapter.materialize`.
+    """
+    return placement.adapter.materialize(tree, here=here)
+
+
+def shard_rows(
+    placement: Placement,
+    X: Array,
+    Y: Array,
+    *,
+    batch_size: int,
+    x_in_memory: bool,
+    y_in_memory: bool,
+) -> tuple[Array, Array]:
+    """Lay ``X`` and ``Y`` out for mini-batches that are row slices (eager: unchanged).
+
+    Raises
+    ------
+    ValueError
+        When a lazy ``X`` is chunked along its features.
+    """
+    return placement.adapter.shard_rows(
+        X, Y, batch_size=batch_size, x_in_memory=x_in_memory, y_in_memory=y_in_memory
+    )

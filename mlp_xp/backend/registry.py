@@ -1,0 +1,93 @@
+"""Every backend mlp_xp knows, one adapter module each (backend layer).
+
+Adding a backend is adding its module beside this one, with an ``ADAPTER``,
+and its name to :data:`BACKENDS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+from .adapter import Adapter, Array, BackendInfo
+
+BACKENDS: tuple[str, ...] = ("numpy", "cupy", "torch", "array_api_strict", "dask")
+"""Every backend name mlp_xp knows, in order of preference for display; each is a module here."""
+BACKEND_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
+
+
+@functools.cache
+def _load(name: str) -> Adapter:
+    """Import backend ``name``'s module (once) and return its adapter."""
+    found: Adapter = importlib.import_module(f"{__package__}.{name}").ADAPTER
+    return found
+
+
+def adapter(name: str) -> Adapter:
+    """The adapter of backend ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+    """
+    if name not in BACKENDS:
+        msg = f"unknown backend {name!r}; valid names are: {', '.join(BACKEND_CHOICES)}"
+        raise ValueError(msg)
+    return _load(name)
+
+
+def adapters() -> list[Adapter]:
+    """Every adapter, in the order of :data:`BACKENDS`."""
+    return [_load(name) for name in BACKENDS]
+
+
+def backend_info(name: str) -> BackendInfo:
+    """Return what is known about backend ``name`` (probed once; probing CUDA is slow)."""
+    return adapter(name).info()
+
+
+def available_backends() -> dict[str, BackendInfo]:
+    """Report, for every backend mlp_xp knows, whether it is usable here and why not.
+
+    Returns
+    -------
+    dict of str to BackendInfo
+        Keyed by backend name, in the order of ``BACKENDS``.
+
+    Examples
+    --------
+    >>> import mlp_xp
+    >>> mlp_xp.available_backends()["numpy"].available
+    True
+    """
+    return {name: backend_info(name) for name in BACKENDS}
+
+
+def adapter_of(x: Array) -> Adapter:
+    """The adapter of the library that ``x`` is an array of.
+
+    Raises
+    ------
+    TypeError
+        When no backend owns ``x``.
+    """
+    for candidate in adapters():
+        if candidate.owns(x):
+            return candidate
+    msg = f"arrays of type {type(x).__module__}.{type(x).__qualname__} are not supported"
+    raise TypeError(msg)
+
+
+def default_parity_targets() -> list[str]:
+    """What ``mlp-xp parity`` checks when no backend is named, as ``BACKEND[:DEVICE]``."""
+    return [
+        a.name if device is None else f"{a.name}:{device}"
+        for a in adapters()
+        for device in a.parity_devices
+    ]
+
+
+def backend_name_of(x: Array) -> str:
+    """The mlp_xp backend name for an array, e.g. ``"torch"``."""
+    return adapter_of(x).name

@@ -1,0 +1,126 @@
+"""The PyTorch adapter: CPU and CUDA tensors through array-api-compat's torch namespace."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any, ClassVar
+
+import array_api_compat
+import numpy as np
+
+from .adapter import (
+    Adapter,
+    Array,
+    BackendUnavailableError,
+    Device,
+    Namespace,
+    Numerics,
+    read_setting,
+)
+
+
+def _torch() -> Any:
+    return importlib.import_module("torch")
+
+
+class TorchAdapter(Adapter):
+    """PyTorch, eager, on the CPU or a CUDA GPU."""
+
+    name: ClassVar[str] = "torch"
+    module: ClassVar[str] = "torch"
+    install_hint: ClassVar[str] = "pip install torch"
+    parity_devices: ClassVar[tuple[str | None, ...]] = ("cpu", "cuda")
+    numerics_env: ClassVar[tuple[str, ...]] = (
+        "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",  # 1 switches TF32 on for PyTorch's cuBLAS calls
+    )
+
+    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+        count = int(mod.cuda.device_count()) if mod.cuda.is_available() else 0
+        return ("cpu", *(f"cuda:{i}" for i in range(count)))
+
+    def owns(self, x: object) -> bool:
+        return bool(array_api_compat.is_torch_array(x))
+
+    def namespace(self) -> Namespace:
+        return importlib.import_module("array_api_compat.torch")
+
+    def parse_device(self, xp: Namespace, device: object, arg: str) -> Device:
+        torch = _torch()
+        devices = self.info().devices
+        try:
+            dev = torch.device("cpu" if device is None else device)
+        except (RuntimeError, TypeError) as exc:
+            msg = f"{arg}={device!r} is not a torch device ({exc}); valid here: {devices}"
+            raise ValueError(msg) from None
+        if dev.type == "cuda":
+            index = 0 if dev.index is None else dev.index
+            if f"cuda:{index}" not in devices:
+                msg = (
+                    f"{arg}={device!r}: torch sees no CUDA device {index} here; "
+                    f"usable torch devices are {', '.join(devices)}"
+                )
+                raise BackendUnavailableError(msg)
+            dev = torch.device("cuda", index)
+        return dev
+
+    def device_name(self, device: Device) -> str:
+        return str(device)
+
+    def has_device(self, device: object) -> bool:
+        return False  # never picked for a device by "auto"
+
+    def synchronize(self, device: Device) -> None:
+        if device.type == "cuda":
+            _torch().cuda.synchronize(device)
+
+    def to_host(self, x: Array) -> np.ndarray:
+        return np.asarray(x.detach().cpu().numpy())
+
+    def numerics(self) -> Numerics:
+        """PyTorch's float32 matmul settings, its CUDA version and GPU names."""
+        torch = _torch()
+        matmul = torch.backends.cuda.matmul
+        settings = {
+            "torch.get_float32_matmul_precision()": read_setting(
+                torch.get_float32_matmul_precision
+            ),
+            "torch.backends.cuda.matmul.allow_tf32": read_setting(lambda: matmul.allow_tf32),
+            # cuDNN's flag only affects convolutions, which mlp_xp never runs.
+            "torch.backends.cudnn.allow_tf32 (convolutions only)": read_setting(
+                lambda: torch.backends.cudnn.allow_tf32
+            ),
+            "torch.get_num_threads()": read_setting(torch.get_num_threads),
+        }
+        # PyTorch >= 2.9 also has per-backend precision names ("ieee", "tf32", "none").
+        if hasattr(torch.backends, "fp32_precision"):
+            settings["torch.backends.fp32_precision"] = read_setting(
+                lambda: torch.backends.fp32_precision
+            )
+        if hasattr(matmul, "fp32_precision"):
+            settings["torch.backends.cuda.matmul.fp32_precision"] = read_setting(
+                lambda: matmul.fp32_precision
+            )
+        gpus: list[str] = []
+        if "cuda:0" in self.info().devices:
+            count = int(torch.cuda.device_count())
+            gpus = [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(count)]
+        return Numerics(settings, {"torch CUDA": torch.version.cuda}, gpus)
+
+    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+        settings = numerics.settings
+        reduced = []
+        precision = settings.get("torch.get_float32_matmul_precision()")
+        if precision in ("high", "medium"):
+            reduced.append(f"torch float32 matmul precision is {precision!r} (not 'highest')")
+        if settings.get("torch.backends.cuda.matmul.allow_tf32") is True:
+            reduced.append("torch.backends.cuda.matmul.allow_tf32 is True")
+        for key in ("torch.backends.fp32_precision", "torch.backends.cuda.matmul.fp32_precision"):
+            if settings.get(key) == "tf32":
+                reduced.append(f"{key} is 'tf32'")
+        if env.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "0") not in ("", "0"):
+            reduced.append("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is set")
+        return reduced
+
+
+ADAPTER = TorchAdapter()

@@ -1,1 +1,0 @@
-"""One module per ``mlp-xp`` subcommand; each defines ``register(subparsers)``."""

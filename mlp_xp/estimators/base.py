@@ -1,0 +1,542 @@
+"""What the two estimators share: parameters, data preparation, the fit loop (estimator layer).
+
+``__init__`` only stores parameters; ``fit`` returns ``self``; fitted attributes
+end in ``_``.  Training runs in the namespace and on the device of ``X`` when
+``backend`` is None (scikit-learn's array-API convention), or wherever
+``backend``/``device`` say.  The training loop reads one small array back to the
+host per epoch (the epoch's training and validation loss), never per step.
+
+Host NumPy appears here only for the host's jobs: the seeded generators that
+split and shuffle, and label encoding (labels may be strings).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..backend import (
+    Array,
+    Placement,
+    device_name,
+    dtype_name,
+    float_dtype,
+    is_array,
+    is_lazy,
+    is_placed,
+    move,
+    placement_of,
+    resolve,
+    shard_rows,
+    take_rows,
+    to_host,
+)
+from ..errors import NotFittedError
+from ..nn.activations import HIDDEN_ACTIVATIONS
+from ..nn.backprop import forward_output
+from ..nn.checks import check_finite
+from ..nn.init import INITS, init_params
+from ..nn.layers import Params
+from ..nn.optimizers import OPTIMIZERS, Optimizer
+from ..nn.plan import Plan
+from ..seeds import seeded_split
+from ..training import (
+    SHUFFLES,
+    Batches,
+    Epoch,
+    Stopping,
+    check_diverged,
+    run_epochs,
+    start_position,
+)
+from ..validation import (
+    check_name,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
+from .scaling import Scaler
+
+EpochCallback = Callable[[dict[str, Any]], None]
+
+
+class _BaseMLP:
+    """Shared parameters, training loop and persistence of the two estimators."""
+
+    _estimator_type: ClassVar[str] = ""
+
+    # Fitted attributes (set by fit, or by mlp_xp.load).
+    params_: Params
+    history_: dict[str, list[Any]]
+    n_epochs_: int
+    loss_: float | None
+    n_features_in_: int
+    n_outputs_: int
+    backend_: str
+    device_: str
+    dtype_: str
+    x_scaler_: Scaler | None
+    y_scaler_: Scaler | None
+    best_epoch_: int
+    interrupted_: bool
+    feature_names_in_: list[str] | None
+    target_name_: str | None
+    data_info_: dict[str, Any] | None
+    _state: dict[str, Any]
+    _y_1d: bool
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        batch_size: int = 200,
+        epochs: int = 200,
+        shuffle: bool | str = True,
+        seed: int = 0,
+        alpha: float = 1e-4,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float = 1e-4,
+        init: str = "glorot_normal",
+        scale: bool = True,
+        dtype: str | None = None,
+        backend: str | None = None,
+        device: str | None = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.seed = seed
+        self.alpha = alpha
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.init = init
+        self.scale = scale
+        self.dtype = dtype
+        self.backend = backend
+        self.device = device
+
+    # ------------------------------------------------------------------ parameters
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(_BaseMLP.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters, as scikit-learn's ``get_params``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> _BaseMLP:
+        """Set constructor parameters; unknown names raise ValueError listing valid ones."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                msg = f"invalid parameter {name!r} for {type(self).__name__}; valid: {valid}"
+                raise ValueError(msg)
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            k: p.default for k, p in inspect.signature(_BaseMLP.__init__).parameters.items()
+        }
+        changed = [
+            f"{k}={v!r}"
+            for k, v in self.get_params().items()
+            if k in defaults and v != defaults[k]
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _check_params(self) -> tuple[tuple[int, ...], Optimizer]:
+        """Validate every hyperparameter once, before any work."""
+        hidden = self.hidden_layer_sizes
+        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+            hidden = (int(hidden),)
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+            msg = f"hidden_layer_sizes must be a sequence of ints like (100,), got {hidden!r}"
+            raise TypeError(msg)
+        sizes = tuple(
+            check_positive_int(f"hidden_layer_sizes[{i}]", h) for i, h in enumerate(hidden)
+        )
+        check_name("activation", self.activation, HIDDEN_ACTIVATIONS)
+        check_name("optimizer", self.optimizer, OPTIMIZERS)
+        check_name("init", self.init, INITS)
+        lr = check_positive_float("learning_rate", self.learning_rate)
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("patience", self.patience)
+        check_nonnegative_float("alpha", self.alpha)
+        check_nonnegative_float("tol", self.tol)
+        fraction = check_positive_float("validation_fraction", self.validation_fraction)
+        if fraction >= 1.0:
+            msg = f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            raise ValueError(msg)
+        if self.dtype is not None:
+            check_name("dtype", dtype_name(self.dtype), ("float32", "float64"))
+        if not isinstance(self.shuffle, (bool, np.bool_)) and self.shuffle not in SHUFFLES:
+            valid = ", ".join(repr(v) for v in (True, False, *SHUFFLES))
+            msg = f"shuffle must be one of {valid}; got {self.shuffle!r}"
+            raise ValueError(msg)
+        return sizes, OPTIMIZERS[self.optimizer](lr)
+
+    def _shuffle_mode(self, placement: Placement) -> str | None:
+        """ "rows", "batches" or None: how each epoch reorders the training data.
+
+        ``shuffle=True`` asks the backend's adapter which suits it: eager backends
+        gather the rows in a new order; lazy ones (dask) visit the contiguous
+        batches in a new order, since a row permutation would make every batch
+        gather from every chunk.
+        """
+        if isinstance(self.shuffle, (bool, np.bool_)):
+            if not self.shuffle:
+                return None
+            return placement.adapter.default_shuffle
+        return str(self.shuffle)
+
+    # ------------------------------------------------------------------ data
+
+    def _placement_for(self, X: Any) -> Placement:
+        """Where training happens: X's namespace and device, or the chosen backend."""
+        if self.backend is None and self.device is None and is_array(X):
+            return placement_of(X)
+        return resolve(self.backend if self.backend is not None else "numpy", self.device)
+
+    def _prepare_X(self, X: Any, placement: Placement, dtype: object) -> Array:
+        """X as a finite 2-D float array in ``placement``."""
+        if not is_array(X):
+            try:
+                X = np.asarray(X)
+            except (ValueError, TypeError) as exc:
+                msg = f"X could not be read as a 2-D numeric array: {exc}"
+                raise ValueError(msg) from None
+        if isinstance(X, np.ndarray) and X.dtype.kind not in "biuf":
+            msg = (
+                f"X has dtype {X.dtype}, but numeric features are needed; "
+                "encode text or categories as numbers first"
+            )
+            raise TypeError(msg)
+        if X.ndim != 2:
+            hint = " (reshape a single feature with X.reshape(-1, 1))" if X.ndim == 1 else ""
+            msg = f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}{hint}"
+            raise ValueError(msg)
+        if X.shape[0] < 1 or X.shape[1] < 1:
+            msg = f"X must have at least one sample and one feature, got shape {tuple(X.shape)}"
+            raise ValueError(msg)
+        name = dtype_name(X.dtype)
+        if name.startswith("complex"):
+            msg = f"X has dtype {name}; complex features are not supported"
+            raise TypeError(msg)
+        out = move(X, placement, dtype)
+        check_finite(placement.xp, "X", out)
+        return out
+
+    def _resolve_dtype(self, X: Any, placement: Placement) -> str:
+        if self.dtype is not None:
+            return dtype_name(self.dtype)
+        kind = dtype_name(X.dtype) if hasattr(X, "dtype") else np.asarray(X).dtype.name
+        if kind in ("float32", "float64"):
+            return kind
+        return dtype_name(float_dtype(placement.xp, None, placement.device))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            msg = (
+                f"this {type(self).__name__} is not fitted yet; call fit(X, y) first "
+                "or load a saved model with mlp_xp.load(path)"
+            )
+            raise NotFittedError(msg)
+
+    # ------------------------------------------------------------------ subclass hooks
+
+    def _encode_targets(self, y: Any, placement: Placement, dtype: str, first: bool) -> Array:
+        raise NotImplementedError
+
+    def _plan(self) -> Plan:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ training
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        resume: bool = False,
+        callback: EpochCallback | None = None,
+    ) -> _BaseMLP:
+        """Train on ``X`` and ``y`` for ``epochs`` epochs (or until stopping rules fire).
+
+        Parameters
+        ----------
+        X : array, shape (n_samples, n_features)
+            Any supported array or host data.
+        y : array, shape (n_samples,) or (n_samples, n_outputs)
+        resume : bool
+            Continue an interrupted or loaded run where it stopped, up to ``epochs``
+            epochs in total, with its optimizer state, random generator, scaling and
+            validation split.  The result equals that of an uninterrupted run.
+        callback : callable, optional
+            Called after every epoch with a dict holding ``epoch``, ``loss``,
+            ``val_loss`` and ``epochs``; used by the command line's progress bar.
+
+        Returns
+        -------
+        self
+        """
+        if not resume:
+            self._reset()
+        elif not hasattr(self, "params_"):
+            msg = "resume=True needs a fitted or loaded model; call fit without resume first"
+            raise ValueError(msg)
+        self._train(X, y, max_epochs=self.epochs, callback=callback)
+        return self
+
+    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> None:
+        """Train one epoch on ``X`` and ``y``, starting from the current weights."""
+        epochs = getattr(self, "n_epochs_", 0) + 1
+        self._train(X, y, max_epochs=epochs, callback=None, stopping=False, classes=classes)
+
+    def _reset(self) -> None:
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
+            delattr(self, name)
+        self._state: dict[str, Any] = {}
+
+    def _train(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        max_epochs: int,
+        callback: EpochCallback | None,
+        stopping: bool = True,
+        classes: Any = None,
+    ) -> None:
+        """The training loop, shared by fit, fit(resume=True) and partial_fit."""
+        sizes, optimizer = self._check_params()
+        first = not hasattr(self, "params_")
+        if first:
+            placement = self._placement_for(X)
+            dtype = self._resolve_dtype(X, placement)
+            if classes is not None:
+                self._set_classes(classes)
+        else:
+            placement = resolve(self.backend_, self.device_)
+            dtype = self.dtype_
+        Xd, Yd = self._training_arrays(X, y, placement, dtype, first)
+        if first:
+            self._start(placement, dtype, sizes, optimizer, Xd, Yd)
+        state = getattr(self, "_state", None) or {}
+        data = self._scaled(placement, Xd, Yd, split=self.early_stopping and stopping)
+        n = int(data[0].shape[0])
+        batches = Batches(
+            min(int(self.batch_size), n), self._shuffle_mode(placement), state["rng"]
+        )
+        rule = Stopping(state, float(self.tol), int(self.patience))
+        try:
+            for epoch in run_epochs(
+                placement,
+                self.params_,
+                state["opt"],
+                data,
+                plan=self._plan(),
+                optimizer=optimizer,
+                batches=batches,
+                alpha=float(self.alpha),
+                epochs=max_epochs - self.n_epochs_,
+            ):
+                check_diverged(epoch, self.n_epochs_, self.learning_rate)
+                self._commit(state, epoch)
+                if callback is not None:
+                    callback(
+                        {
+                            "epoch": self.n_epochs_,
+                            "epochs": max_epochs,
+                            "loss": epoch.loss,
+                            "val_loss": epoch.val_loss,
+                        }
+                    )
+                if stopping:
+                    stop, best = rule.update(epoch.loss, epoch.val_loss, self.params_)
+                    if best:
+                        self.best_epoch_ = self.n_epochs_
+                    if stop:
+                        break
+        except KeyboardInterrupt:
+            # Keep the state of the last complete epoch, so that the checkpoint the
+            # caller saves resumes exactly; then let the interrupt through.
+            self.interrupted_ = True
+            raise
+        finally:
+            self._state = state
+        if self.early_stopping and stopping and state["best"] is not None:
+            self.params_ = state["best"]
+        self.interrupted_ = False
+
+    def _training_arrays(
+        self, X: Any, y: Any, placement: Placement, dtype: str, first: bool
+    ) -> tuple[Array, Array]:
+        """X and the encoded targets in ``placement``, checked and laid out for batches."""
+        Xd = self._prepare_X(X, placement, dtype)
+        if not first and Xd.shape[1] != self.n_features_in_:
+            msg = (
+                f"X has {Xd.shape[1]} features but this model was trained "
+                f"with {self.n_features_in_}"
+            )
+            raise ValueError(msg)
+        Yd = self._encode_targets(y, placement, dtype, first)
+        if Yd.shape[0] != Xd.shape[0]:
+            msg = f"X has {Xd.shape[0]} rows but y has {Yd.shape[0]}; they must match"
+            raise ValueError(msg)
+        return shard_rows(
+            placement,
+            Xd,
+            Yd,
+            batch_size=min(int(self.batch_size), int(Xd.shape[0])),
+            x_in_memory=not is_lazy(X),
+            y_in_memory=not is_lazy(y),
+        )
+
+    def _start(
+        self,
+        placement: Placement,
+        dtype: str,
+        sizes: tuple[int, ...],
+        optimizer: Optimizer,
+        Xd: Array,
+        Yd: Array,
+    ) -> None:
+        """A new model's fitted attributes: placement, scaling, initial weights and state."""
+        self.backend_ = placement.name
+        self.device_ = device_name(placement)
+        self.dtype_ = dtype
+        self.n_features_in_ = int(Xd.shape[1])
+        self.n_outputs_ = int(Yd.shape[1])
+        if self.scale:
+            self.x_scaler_ = Scaler.fit(placement, Xd)
+            self.y_scaler_ = Scaler.fit(placement, Yd) if self._scales_targets() else None
+        else:
+            self.x_scaler_ = self.y_scaler_ = None
+        self.params_ = init_params(
+            (self.n_features_in_, *sizes, self.n_outputs_),
+            init=self.init,
+            seed=self.seed,
+            dtype=dtype,
+            backend=placement.name,
+            device=self.device_,
+        )
+        self.n_epochs_ = 0
+        self.history_ = {"loss": [], "val_loss": []}
+        self._state = {
+            "opt": optimizer.init(self.params_),
+            "rng": start_position(np.random.default_rng([int(self.seed), 2])),
+            "best": None,
+            "best_loss": math.inf,
+            "bad_epochs": 0,
+        }
+
+    def _scaled(
+        self, placement: Placement, Xd: Array, Yd: Array, *, split: bool
+    ) -> tuple[Array, Array, Array | None, Array | None]:
+        """``(X, Y, X_val, Y_val)`` standardised, with the validation split when ``split``."""
+        if self.x_scaler_ is not None:
+            Xd = self.x_scaler_.transform(Xd)
+        if self.y_scaler_ is not None:
+            Yd = self.y_scaler_.transform(Yd)
+        if not split:
+            return Xd, Yd, None, None
+        return self._split(placement, Xd, Yd)
+
+    def _commit(self, state: dict[str, Any], epoch: Epoch) -> None:
+        """An epoch is complete: keep its weights, optimizer state, position and losses."""
+        self.params_, state["opt"] = epoch.params, epoch.state
+        state["rng"] = epoch.position
+        self.n_epochs_ += 1
+        self.history_["loss"].append(epoch.loss)
+        self.history_["val_loss"].append(epoch.val_loss)
+        self.loss_ = epoch.loss
+
+    def _split(
+        self, placement: Placement, X: Array, Y: Array
+    ) -> tuple[Array, Array, Array, Array]:
+        """A seeded random validation split (the same rows on every backend)."""
+        n = X.shape[0]
+        n_val = max(1, round(n * float(self.validation_fraction)))
+        if n - n_val < 1:
+            msg = (
+                f"validation_fraction={self.validation_fraction} leaves no training "
+                f"samples out of {n}; lower it or pass more data"
+            )
+            raise ValueError(msg)
+        train, val = seeded_split(n, n_val, [int(self.seed), 1])
+        return (
+            take_rows(placement, X, train),
+            take_rows(placement, Y, train),
+            take_rows(placement, X, val),
+            take_rows(placement, Y, val),
+        )
+
+    def _scales_targets(self) -> bool:
+        return False
+
+    def _set_classes(self, classes: Any) -> None:
+        msg = f"{type(self).__name__} takes no classes"
+        raise TypeError(msg)
+
+    # ------------------------------------------------------------------ prediction
+
+    def _network_output(self, X: Any) -> tuple[Array, Placement]:
+        """The network's (unscaled) output for ``X``, on the model's device, and X's placement."""
+        self._check_fitted()
+        where_in = placement_of(X) if is_array(X) else resolve("numpy")
+        placement = resolve(self.backend_, self.device_)
+        Xd = self._prepare_X(X, placement, self.dtype_)
+        if Xd.shape[1] != self.n_features_in_:
+            msg = (
+                f"X has {Xd.shape[1]} features, but this {type(self).__name__} was "
+                f"trained with {self.n_features_in_}"
+            )
+            raise ValueError(msg)
+        if self.x_scaler_ is not None:
+            Xd = self.x_scaler_.transform(Xd)
+        _, out = forward_output(placement.xp, self.params_, Xd, self._plan())
+        return out, where_in
+
+    @staticmethod
+    def _to_input_placement(a: Array, where_in: Placement) -> Array:
+        """Return a result in the namespace and on the device of the caller's X."""
+        if is_placed(a, where_in):
+            return a
+        return move(a, where_in, None)
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str) -> None:
+        """Write the model to ``path`` atomically (``.safetensors`` or ``.npz``).
+
+        The file holds the weights, scaling statistics, classes, optimizer state
+        and training history, all on the host, so it loads on any backend.
+        """
+        from .persistence import save_model
+
+        self._check_fitted()
+        save_model(self, path)
+
+
+def host_values(y: Any) -> np.ndarray:
+    """Labels or targets of any backend (or a list) as a host NumPy array."""
+    return to_host(y) if is_array(y) else np.asarray(y)

@@ -1,0 +1,324 @@
+"""Saving and loading the estimators, side by side (estimator layer).
+
+A model file holds host copies of every array (weights, scaling statistics,
+optimizer state, early-stopping best weights) and a JSON document with the
+architecture, hyperparameters, classes, history and the state needed to resume
+training.  :mod:`mlp_xp.files` writes it atomically, in either container.
+
+Nothing device-specific is stored, so a model trained on CuPy loads on a laptop
+without CuPy, and the reverse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..backend import Placement, backend_info, device_name, from_host, resolve, to_host
+from ..files import read_container, write_container
+from ..nn.layers import Layer
+from ..nn.optimizers import OPTIMIZERS
+from ..tree import Tree, tree_leaves, tree_map_with_path, tree_unflatten
+from .scaling import Scaler
+
+FORMAT = "mlp_xp.model"
+FORMAT_VERSION = 2
+"""2: the training state's shuffle position counts draws since a generator state."""
+
+ESTIMATORS: dict[str, type] = {}
+"""The estimator classes a model file may name, filled by :func:`persisted`."""
+
+
+def persisted(cls: type) -> type:
+    """Class decorator: model files may hold estimators of this class."""
+    ESTIMATORS[cls.__name__] = cls
+    return cls
+
+
+# --------------------------------------------------------------------------- trees
+
+
+def _encode_tree(tree: Tree, prefix: str, tensors: dict[str, np.ndarray]) -> Any:
+    """A JSON description of a tree of arrays and numbers; arrays go to ``tensors``.
+
+    Named states (``ScaleByAdamState``) carry their name, so that a checkpoint
+    describes itself; readers rebuild them from the optimizer (see load).
+    """
+
+    def leaf(path: str, value: Any) -> dict[str, Any]:
+        if isinstance(value, (bool, int, float)):
+            return {"value": value}
+        tensors[path] = to_host(value)
+        return {"array": path}
+
+    return _describe(tree_map_with_path(leaf, tree, prefix))
+
+
+def _describe(node: Any) -> Any:
+    """The JSON form of a tree whose leaves are already described."""
+    if not isinstance(node, tuple):
+        return node
+    children = [_describe(child) for child in node]
+    if isinstance(node, Layer):
+        return {"layer": children}
+    if type(node) is tuple:
+        return {"tuple": children}
+    return {"tuple": children, "name": type(node).__name__}
+
+
+def _decode_tree(
+    spec: Any, tensors: dict[str, np.ndarray], placement: Placement, dtype: str
+) -> Tree:
+    """The inverse of :func:`_encode_tree`, with arrays moved to ``placement``."""
+    if "layer" in spec:
+        return Layer(*(_decode_tree(s, tensors, placement, dtype) for s in spec["layer"]))
+    if "tuple" in spec:
+        return tuple(_decode_tree(s, tensors, placement, dtype) for s in spec["tuple"])
+    if "value" in spec:
+        return spec["value"]
+    return from_host(tensors[spec["array"]], placement, dtype)
+
+
+def _json_value(value: Any) -> Any:
+    """Hyperparameters as JSON: tuples become lists, NumPy scalars Python numbers."""
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------------- save
+
+
+def save_model(model: Any, path: str | os.PathLike[str]) -> None:
+    """Write a fitted estimator to ``path`` atomically; see the module docstring."""
+    tensors: dict[str, np.ndarray] = {}
+    params_spec = _encode_tree(tuple(model.params_), "params", tensors)
+    scalers: dict[str, Any] = {}
+    for name in ("x_scaler_", "y_scaler_"):
+        scaler = getattr(model, name, None)
+        if scaler is not None:
+            scalers[name] = {
+                "mean": _encode_tree(scaler.mean, f"{name}mean", tensors),
+                "scale": _encode_tree(scaler.scale, f"{name}scale", tensors),
+            }
+    state = getattr(model, "_state", {}) or {}
+    training: dict[str, Any] = {
+        "n_epochs": int(model.n_epochs_),
+        "rng": state.get("rng"),
+        "best_loss": state.get("best_loss"),
+        "bad_epochs": state.get("bad_epochs", 0),
+        "best_epoch": getattr(model, "best_epoch_", None),
+        "optimizer_state": _encode_tree(state["opt"], "opt", tensors) if "opt" in state else None,
+        "best_params": (
+            _encode_tree(tuple(state["best"]), "best", tensors)
+            if state.get("best") is not None
+            else None
+        ),
+    }
+    classes = getattr(model, "classes_", None)
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "mlp_xp_version": __version__,
+        "estimator": type(model).__name__,
+        "hyperparameters": {k: _json_value(v) for k, v in model.get_params().items()},
+        "trained_on": {"backend": model.backend_, "device": model.device_},
+        "dtype": model.dtype_,
+        "n_features_in": int(model.n_features_in_),
+        "n_outputs": int(model.n_outputs_),
+        "y_1d": bool(getattr(model, "_y_1d", True)),
+        "params": params_spec,
+        "scalers": scalers,
+        "classes": None
+        if classes is None
+        else {"kind": classes.dtype.kind, "values": classes.tolist()},
+        "feature_names": getattr(model, "feature_names_in_", None),
+        "target_name": getattr(model, "target_name_", None),
+        "data": getattr(model, "data_info_", None),
+        "history": model.history_,
+        "loss": getattr(model, "loss_", None),
+        "training": training,
+    }
+    write_container(path, metadata, tensors)
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _shuffle_position(saved: dict[str, Any] | None, version: int) -> dict[str, Any] | None:
+    """The training state's shuffle position: format 1 saved the generator state alone."""
+    if saved is not None and version < 2:
+        return {"state": saved, "drawn": 0, "rows": 0}
+    return saved
+
+
+def _checked_metadata(file: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The file's metadata and arrays, refused unless it is an mlp_xp model this version reads."""
+    meta, arrays = read_container(file)
+    if meta.get("format") != FORMAT:
+        msg = f"its metadata says format {meta.get('format')!r}, not {FORMAT!r}"
+        raise ValueError(msg)
+    if int(meta.get("format_version", -1)) > FORMAT_VERSION:
+        msg = (
+            f"it has format version {meta['format_version']}, newer than this "
+            f"mlp_xp ({__version__}) reads; upgrade mlp_xp"
+        )
+        raise ValueError(msg)
+    return meta, arrays
+
+
+def _where(meta: dict[str, Any], backend: str | None, device: object) -> Placement:
+    """Where the weights go: as asked, else where trained if usable here, else NumPy."""
+    if backend is not None:
+        return resolve(backend, device)
+    trained = meta["trained_on"]
+    if backend_info(trained["backend"]).available:
+        return resolve(trained["backend"], trained["device"])
+    return resolve("numpy")
+
+
+def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placement) -> Any:
+    """A fitted estimator from a file's metadata and arrays, with its weights in ``where``."""
+    hyper = dict(meta["hyperparameters"])
+    hyper["hidden_layer_sizes"] = tuple(hyper["hidden_layer_sizes"])
+    dtype = meta["dtype"]
+    model: Any = ESTIMATORS[meta["estimator"]](**hyper)
+    model.params_ = _decode_tree(meta["params"], arrays, where, dtype)
+    _check_architecture(model.params_, meta)
+    model.backend_, model.device_, model.dtype_ = where.name, device_name(where), dtype
+    model.n_features_in_ = int(meta["n_features_in"])
+    model.n_outputs_ = int(meta["n_outputs"])
+    model._y_1d = bool(meta.get("y_1d", True))
+    for name in ("x_scaler_", "y_scaler_"):
+        spec = meta["scalers"].get(name)
+        scaler = None
+        if spec is not None:
+            scaler = Scaler(
+                _decode_tree(spec["mean"], arrays, where, dtype),
+                _decode_tree(spec["scale"], arrays, where, dtype),
+            )
+        setattr(model, name, scaler)
+    if meta.get("classes") is not None:
+        kind = meta["classes"]["kind"]
+        values = meta["classes"]["values"]
+        model.classes_ = np.asarray(values, dtype=None if kind in "biuf" else str)
+    if meta.get("feature_names") is not None:
+        model.feature_names_in_ = list(meta["feature_names"])
+    if meta.get("target_name") is not None:
+        model.target_name_ = meta["target_name"]
+    if meta.get("data") is not None:
+        model.data_info_ = dict(meta["data"])
+    model.history_ = meta["history"]
+    model.loss_ = meta.get("loss")
+    _restore_training(model, meta, arrays, where)
+    model.interrupted_ = False
+    return model
+
+
+def _restore_training(
+    model: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placement
+) -> None:
+    """The state that resumes training: optimizer, shuffle position, early stopping."""
+    training, dtype = meta["training"], meta["dtype"]
+    model.n_epochs_ = int(training["n_epochs"])
+    if training.get("best_epoch") is not None:
+        model.best_epoch_ = int(training["best_epoch"])
+    opt = None
+    if training["optimizer_state"] is not None:
+        saved = _decode_tree(training["optimizer_state"], arrays, where, dtype)
+        # Rebuilt in the optimizer's own state types: files that stored them as
+        # plain tuples (before they had names) resume the same way.
+        hyper = meta["hyperparameters"]
+        fresh = OPTIMIZERS[hyper["optimizer"]](hyper["learning_rate"]).init(model.params_)
+        opt = tree_unflatten(fresh, tree_leaves(saved))
+    best = training["best_params"]
+    model._state = {
+        "opt": opt,
+        "rng": _shuffle_position(training["rng"], int(meta["format_version"])),
+        "best": None if best is None else _decode_tree(best, arrays, where, dtype),
+        "best_loss": training["best_loss"],
+        "bad_epochs": int(training["bad_epochs"]),
+    }
+
+
+def load(
+    path: str | os.PathLike[str], *, backend: str | None = None, device: object = None
+) -> Any:
+    """Load a model saved with ``model.save(path)`` onto any backend.
+
+    Parameters
+    ----------
+    path : str or path
+        A ``.safetensors`` or ``.npz`` file written by mlp_xp.
+    backend, device : str or None
+        Where to put the weights.  None means where the model was trained if that
+        backend is usable here, else NumPy on the CPU.
+
+    Returns
+    -------
+    MLPRegressor or MLPClassifier
+        Fitted, ready to predict, and ready to resume training with
+        ``fit(X, y, resume=True)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is truncated, corrupted, or not an mlp_xp model.
+    """
+    file = Path(path)
+    if not file.is_file():
+        msg = f"model file {str(file)!r} does not exist"
+        raise FileNotFoundError(msg)
+    try:
+        meta, arrays = _checked_metadata(file)
+        return _restore(meta, arrays, _where(meta, backend, device))
+    except (
+        KeyError,
+        TypeError,
+        IndexError,
+        json.JSONDecodeError,
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+    ) as exc:
+        if isinstance(exc, (FileNotFoundError, ModuleNotFoundError)):
+            raise
+        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc)
+        msg = (
+            f"{str(file)!r} is not a readable mlp_xp model file ({detail}); "
+            "it may be truncated, corrupted, or not written by mlp_xp"
+        )
+        raise ValueError(msg) from None
+    except Exception as exc:  # safetensors raises its own error type on a bad header
+        msg = (
+            f"{str(file)!r} is not a readable mlp_xp model file ({type(exc).__name__}: {exc}); "
+            "it may be truncated or corrupted"
+        )
+        raise ValueError(msg) from None
+
+
+def _check_architecture(params: tuple[Layer, ...], meta: dict[str, Any]) -> None:
+    """The stored weights must chain and match the stored input and output sizes."""
+    sizes = [int(params[0].W.shape[1])]
+    for i, (W, b) in enumerate(params):
+        if int(W.shape[1]) != sizes[-1] or int(b.shape[0]) != int(W.shape[0]):
+            msg = f"layer {i} has shapes {tuple(W.shape)} and {tuple(b.shape)} that do not chain"
+            raise ValueError(msg)
+        sizes.append(int(W.shape[0]))
+    if sizes[0] != int(meta["n_features_in"]) or sizes[-1] != int(meta["n_outputs"]):
+        msg = (
+            f"its weights map {sizes[0]} inputs to {sizes[-1]} outputs but its metadata "
+            f"says {meta['n_features_in']} to {meta['n_outputs']}"
+        )
+        raise ValueError(msg)

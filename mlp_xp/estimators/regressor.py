@@ -1,0 +1,125 @@
+"""The regressor: the lecture's half squared error with an identity output (estimator layer)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..backend import Array, Placement, is_array, move, to_host
+from ..nn.checks import check_finite
+from ..nn.plan import Plan, make_plan
+from .base import _BaseMLP, host_values
+from .persistence import persisted
+
+
+@persisted
+class MLPRegressor(_BaseMLP):
+    """A multilayer perceptron for regression, trained on the lecture's half squared error.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default (100,)
+        Units of each hidden layer; the lecture's BMI network is ``(8,)``.
+    activation : {"relu", "sigmoid", "tanh", "identity"}, default "relu"
+    optimizer : {"sgd", "momentum", "nesterov", "adam"}, default "adam"
+    learning_rate : float, default 1e-3
+    batch_size : int, default 200
+        Capped at the number of samples.
+    epochs : int, default 200
+        The most passes over the data.
+    shuffle : {True, False, "rows", "batches"}, default True
+        Reorder the training data every epoch, from the host generator.
+        ``"rows"`` gathers the rows in a new order; ``"batches"`` keeps them in
+        place and visits the contiguous batches of ``batch_size`` rows in a new
+        order, which is what a dask array larger than memory needs.  True
+        means ``"batches"`` for dask arrays and ``"rows"`` for every other backend.
+    seed : int, default 0
+        Seeds initialisation, the validation split and shuffling.
+    alpha : float, default 1e-4
+        L2 strength, as in scikit-learn (divided by the batch size).
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the data, stop when the validation loss
+        has not improved by ``tol`` for ``patience`` epochs, and restore the best
+        weights.  Without it the same rule watches the training loss.
+    validation_fraction : float, default 0.1
+    patience : int, default 10
+    tol : float, default 1e-4
+    init : {"glorot_normal", "glorot_uniform", "he_normal"}, default "glorot_normal"
+    scale : bool, default True
+        Standardise X and y with their training mean and standard deviation; the
+        statistics are stored in the model, and predictions are in y's units.
+    dtype : {"float32", "float64"} or None
+        None keeps X's floating dtype (or the backend's default for other dtypes).
+    backend, device : str or None
+        None trains where X lives; "auto" picks a usable GPU, else NumPy.
+
+    Attributes
+    ----------
+    params_ : tuple of Layer
+        The weights, W of shape (out, in), on the training device.
+    history_ : dict
+        ``"loss"`` and ``"val_loss"`` per epoch.
+    n_epochs_ : int
+    loss_ : float
+        The last epoch's training loss.
+    n_features_in_, n_outputs_ : int
+    backend_, device_, dtype_ : str
+        Where the model was trained.
+    """
+
+    _estimator_type: ClassVar[str] = "regressor"
+
+    def _plan(self) -> Plan:
+        return make_plan(self.activation, "squared_error", "identity")
+
+    def _scales_targets(self) -> bool:
+        return True
+
+    def _encode_targets(self, y: Any, placement: Placement, dtype: str, first: bool) -> Array:
+        if not is_array(y):
+            y = np.asarray(y)
+            if y.dtype.kind not in "biuf":
+                msg = f"y has dtype {y.dtype}; regression targets must be numbers"
+                raise TypeError(msg)
+        if y.ndim not in (1, 2):
+            msg = f"y must be 1-D or 2-D, got shape {tuple(y.shape)}"
+            raise ValueError(msg)
+        self._y_1d = y.ndim == 1 if first else getattr(self, "_y_1d", y.ndim == 1)
+        Y = move(y, placement, dtype)
+        if Y.ndim == 1:
+            Y = placement.xp.reshape(Y, (-1, 1))
+        check_finite(placement.xp, "y", Y)
+        if not first and Y.shape[1] != self.n_outputs_:
+            msg = f"y has {Y.shape[1]} outputs but this model was trained with {self.n_outputs_}"
+            raise ValueError(msg)
+        return Y
+
+    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+        """One epoch on ``X`` and ``y``, starting from the current weights (or a new model)."""
+        self._partial_fit(X, y)
+        return self
+
+    def predict(self, X: Any) -> Array:
+        """Predicted targets, in the namespace and on the device of ``X``.
+
+        Returns
+        -------
+        array, shape (n_samples,) or (n_samples, n_outputs)
+            1-D when the model was trained on a 1-D y.
+        """
+        out, where_in = self._network_output(X)
+        if self.y_scaler_ is not None:
+            out = self.y_scaler_.inverse(out)
+        if self.n_outputs_ == 1 and getattr(self, "_y_1d", True):
+            out = out[:, 0]
+        return self._to_input_placement(out, where_in)
+
+    def score(self, X: Any, y: Any) -> float:
+        """R^2, averaged uniformly over outputs as in scikit-learn."""
+        pred = to_host(self.predict(X)).reshape(len(host_values(y)), -1)
+        truth = host_values(y).reshape(pred.shape)
+        ss_res = np.sum((truth - pred) ** 2, axis=0)
+        ss_tot = np.sum((truth - truth.mean(axis=0)) ** 2, axis=0)
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+        return float(np.mean(r2))

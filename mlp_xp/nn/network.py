@@ -1,0 +1,185 @@
+"""The public maths: ``forward``, ``loss``, ``gradients`` and ``step`` for any depth.
+
+Each public function finds the namespace of its arrays once, validates them, and
+then calls kernels that take ``xp`` explicitly.  The kernels (``value_and_grad``,
+``grad``) are what the training loop (:func:`mlp_xp.training.step.train_step`) calls
+on every step, with no checks and no namespace lookup.
+"""
+
+from __future__ import annotations
+
+from ..backend import Array, Namespace, namespace_of
+from ..validation import check_nonnegative_float
+from .backprop import backward, forward_output, forward_trace
+from .checks import check_batch, check_params
+from .layers import Params
+from .optimizers import apply_updates, sgd
+from .plan import Plan, make_plan
+
+
+def _namespace(params: object, X: Array, Y: Array | None) -> tuple[Namespace, Params]:
+    """The one namespace of ``params``, ``X`` and ``Y``, and the checked parameters."""
+    named: dict[str, Array] = {"X": X}
+    if Y is not None:
+        named["Y"] = Y
+    if isinstance(params, tuple):
+        for i, layer in enumerate(params):
+            if isinstance(layer, tuple) and len(layer) == 2:
+                named[f"params[{i}].W"], named[f"params[{i}].b"] = layer
+    xp = namespace_of(**named)
+    return xp, check_params(xp, params)
+
+
+def _prepare(
+    params: object,
+    X: Array,
+    Y: Array,
+    activation: str,
+    loss: str,
+    output: str | None,
+    alpha: float,
+) -> tuple[Namespace, Params, Plan, float]:
+    """The public functions' shared checks: namespace, parameters, plan, alpha, data."""
+    xp, layers = _namespace(params, X, Y)
+    plan = make_plan(activation, loss, output)
+    a = check_nonnegative_float("alpha", alpha)
+    check_batch(xp, layers, X, Y)
+    return xp, layers, plan, a
+
+
+def l2_penalty(xp: Namespace, params: Params, alpha: float, n: int) -> Array:
+    """alpha/(2 n) * sum of squared weights (biases excluded), as a 0-d array.
+
+    This is scikit-learn's convention: the penalty is divided by the batch size n.
+    """
+    return sum(
+        (xp.sum(layer.W * layer.W) for layer in params[1:]), xp.sum(params[0].W * params[0].W)
+    ) * (0.5 * alpha / n)
+
+
+def value_and_grad(
+    xp: Namespace, params: Params, X: Array, Y: Array, plan: Plan, alpha: float = 0.0
+) -> tuple[Array, Params]:
+    """Kernel: the batch loss (0-d array) and the gradients of every layer."""
+    trace = forward_trace(xp, params, X, plan)
+    value, delta = plan.loss.value_and_delta(
+        xp, trace.z, trace.y_hat, Y, plan.output, trace.saved[-1], 1.0 / Y.shape[0]
+    )
+    if alpha:
+        value = value + l2_penalty(xp, params, alpha, X.shape[0])
+    return value, backward(xp, params, trace, delta, plan, alpha)
+
+
+def grad(
+    xp: Namespace, params: Params, X: Array, Y: Array, plan: Plan, alpha: float = 0.0
+) -> Params:
+    """Kernel: the gradients of every layer (the loss value is dropped)."""
+    return value_and_grad(xp, params, X, Y, plan, alpha)[1]
+
+
+def forward(
+    params: Params, X: Array, *, activation: str = "relu", output: str = "identity"
+) -> Array:
+    """Run the network on a batch.
+
+    Parameters
+    ----------
+    params : tuple of Layer
+        ``Layer(W, b)`` with W of shape (out, in).
+    X : array, shape (n_samples, n_features)
+    activation : {"relu", "sigmoid", "tanh", "identity"}
+        The activation between layers.
+    output : {"identity", "relu", "sigmoid", "tanh", "softmax"}
+        The output activation.
+
+    Returns
+    -------
+    array, shape (n_samples, n_outputs)
+        In the namespace, on the device and in the dtype of ``X``.
+    """
+    xp, params = _namespace(params, X, None)
+    plan = make_plan(activation, "squared_error", output)
+    check_batch(xp, params, X, finite=False)
+    return forward_output(xp, params, X, plan)[1]
+
+
+def loss(
+    params: Params,
+    X: Array,
+    Y: Array,
+    *,
+    activation: str = "relu",
+    loss: str = "squared_error",
+    output: str | None = None,
+    alpha: float = 0.0,
+) -> Array:
+    """The batch-mean loss, plus the L2 penalty alpha/(2 n) * sum ||W||^2.
+
+    Parameters
+    ----------
+    params : tuple of Layer
+    X : array, shape (n_samples, n_features)
+    Y : array, shape (n_samples, n_outputs)
+    activation, loss, output : str
+        See :func:`mlp_xp.plan.make_plan`.
+    alpha : float
+        L2 strength, as in scikit-learn: alpha/(2 n) * sum ||W||^2 with n the
+        batch size; biases are not penalised.
+
+    Returns
+    -------
+    array, shape ()
+        A 0-d array of the dtype of ``X``, on its device.
+    """
+    xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
+    z, y_hat = forward_output(xp, params, X, plan)
+    value = plan.loss.value(xp, z, y_hat, Y)
+    return value + l2_penalty(xp, params, a, X.shape[0]) if a else value
+
+
+def gradients(
+    params: Params,
+    X: Array,
+    Y: Array,
+    *,
+    activation: str = "relu",
+    loss: str = "squared_error",
+    output: str | None = None,
+    alpha: float = 0.0,
+) -> Params:
+    """Backpropagation: the gradient of :func:`loss` for every layer.
+
+    Returns
+    -------
+    tuple of Layer
+        ``Layer(dL/dW, dL/db)`` for each layer, shaped like ``params``.
+    """
+    xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
+    return grad(xp, params, X, Y, plan, a)
+
+
+def step(
+    params: Params,
+    X: Array,
+    Y: Array,
+    learning_rate: float,
+    *,
+    activation: str = "relu",
+    loss: str = "squared_error",
+    output: str | None = None,
+    alpha: float = 0.0,
+) -> Params:
+    """One gradient-descent step: ``p - learning_rate * dL/dp`` for every array.
+
+    For other optimizers use :func:`gradients` with :mod:`mlp_xp.optimizers`.
+
+    Returns
+    -------
+    tuple of Layer
+        New arrays; ``params`` is not modified.
+    """
+    optimizer = sgd(learning_rate)
+    xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
+    grads = grad(xp, params, X, Y, plan, a)
+    updates, _ = optimizer.update(grads, optimizer.init(params), params)
+    return apply_updates(params, updates)

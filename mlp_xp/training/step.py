@@ -1,0 +1,147 @@
+"""One optimizer step, and the mini-batches of an epoch (training layer).
+
+A shuffled epoch (mode ``"rows"``) moves its row order to the device once (one
+transfer of n indices) and gathers the rows in that order a few batches at a
+time, so a step does no host round trip, works on a contiguous batch, and
+reads it from cache.  The orders come from :mod:`mlp_xp.training.shuffle`.
+
+After every step the loop hands the step's arrays to the backend's
+``materialize``, which computes them on a lazy backend (so the task graph does
+not grow) and does nothing on eager ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from ..backend import Array, Placement, materialize, row_index
+from ..nn.layers import Params
+from ..nn.network import value_and_grad
+from ..nn.optimizers import Optimizer, State, apply_updates
+from ..nn.plan import Plan
+
+
+class Step(NamedTuple):
+    """The result of one optimizer step."""
+
+    params: Params
+    state: State
+    loss: Array
+    """The batch loss, a 0-d array still on the device."""
+    rows: int
+    """How many samples the batch held."""
+
+
+def train_step(
+    placement: Placement,
+    params: Params,
+    state: State,
+    X: Array,
+    Y: Array,
+    plan: Plan,
+    optimizer: Optimizer,
+    alpha: float = 0.0,
+) -> tuple[Params, State, Array]:
+    """One optimizer step on one batch: (new params, new state, batch loss).
+
+    This is what ``fit`` runs on every batch and what benchmarks/step.py times.
+    The gradients are materialised before the update, so that a lazy backend
+    computes them where the data is and the update where the parameters are; on
+    dask the workers compute the partial products of the batch's chunks, the
+    graph sums them, and the small gradients come back.  On eager backends
+    materialize does nothing.
+    """
+    value, grads = value_and_grad(placement.xp, params, X, Y, plan, alpha)
+    value, grads = materialize(placement, (value, grads))
+    updates, state = optimizer.update(grads, state, params)
+    return apply_updates(params, updates), state, value
+
+
+def epoch_loss(losses: list[float], rows: list[int]) -> float:
+    """The epoch's mean loss per sample from its batch losses, summed in float64 on the host.
+
+    A sum past the largest float64 is inf, as a diverging run's loss should be.
+    """
+    try:
+        total = math.fsum(value * count for value, count in zip(losses, rows, strict=True))
+    except OverflowError:  # finite terms whose exact sum overflows
+        return math.inf
+    return total / sum(rows)
+
+
+def epoch_steps(
+    placement: Placement,
+    params: Params,
+    state: State,
+    X: Array,
+    Y: Array,
+    *,
+    plan: Plan,
+    optimizer: Optimizer,
+    batch_size: int,
+    order: np.ndarray | None,
+    alpha: float = 0.0,
+    batches: np.ndarray | None = None,
+) -> Iterator[Step]:
+    """Yield one :class:`Step` per mini-batch of one epoch over ``X`` and ``Y``.
+
+    ``order`` (from :func:`epoch_order`) visits the rows in a new order;
+    ``batches`` (from :func:`batch_order`) visits the contiguous slices in the
+    order it gives.  With neither, the slices come in row order.
+    """
+    for Xb, Yb in _batches(placement, X, Y, batch_size, order, batches):
+        params, state, value = train_step(placement, params, state, Xb, Yb, plan, optimizer, alpha)
+        params, state = materialize(placement, (params, state), here=True)
+        yield Step(params, state, value, int(Xb.shape[0]))
+
+
+GATHER_BYTES = 2**20
+"""How many bytes of shuffled rows to gather at a time (about a core's L2 cache)."""
+
+
+def _batches(
+    placement: Placement,
+    X: Array,
+    Y: Array,
+    batch_size: int,
+    order: np.ndarray | None,
+    batches: np.ndarray | None,
+) -> Iterator[tuple[Array, Array]]:
+    """The epoch's mini-batches, each a contiguous ``(X, Y)`` pair.
+
+    A shuffled epoch moves its row order to the device once, then gathers the
+    rows a few batches at a time, at most about :data:`GATHER_BYTES` (or one
+    batch), so that the shuffle never holds a second copy of the data: gathering
+    the whole epoch at once would double the memory a large data set needs on
+    its device.  Each step then reads a batch the gather has just written.  The
+    speed is the same within noise (mnist-sized epochs of 8 batches: 13.7 ms
+    either way); a small data set is still gathered in one go.
+    """
+    xp = placement.xp
+    n = X.shape[0]
+    if order is not None:
+        index = row_index(placement, order)
+        row_bytes = (X.shape[1] + Y.shape[1]) * (xp.finfo(X.dtype).bits // 8)
+        chunk = batch_size * max(1, GATHER_BYTES // (batch_size * row_bytes))
+        for first in range(0, n, chunk):
+            part = index if chunk >= n else index[first : min(first + chunk, n)]
+            Xc, Yc = xp.take(X, part, axis=0), xp.take(Y, part, axis=0)
+            size = Xc.shape[0]
+            if size <= batch_size:
+                yield Xc, Yc
+                continue
+            for start in range(0, size, batch_size):
+                stop = min(start + batch_size, size)  # the Array API has no out-of-range stops
+                yield Xc[start:stop, ...], Yc[start:stop, ...]
+        return
+    starts = range(0, n, batch_size) if batches is None else (int(i) * batch_size for i in batches)
+    for start in starts:
+        stop = min(start + batch_size, n)
+        if start == 0 and stop == n:
+            yield X, Y
+        else:
+            yield X[start:stop, ...], Y[start:stop, ...]
