@@ -20,7 +20,7 @@ from .adapter import (
     Device,
     Namespace,
 )
-from .registry import BACKEND_CHOICES, BACKENDS, adapter, adapter_of, adapters
+from .registry import BACKEND_CHOICES, BACKENDS, HOST_BACKEND, adapter, adapter_of, adapters
 
 
 class Placement(NamedTuple):
@@ -91,7 +91,9 @@ def lazy_token(x: Array) -> str:
 
 def _auto(device: object) -> str:
     """The backend ``"auto"`` picks: on ``device`` if given, else the first usable one."""
-    ranked = sorted((a for a in adapters() if a.auto_rank is not None), key=lambda a: a.auto_rank)
+    ranked = sorted(
+        (a for a in adapters() if a.auto_rank is not None), key=lambda a: a.auto_rank or 0
+    )
     if device is None:
         return next(a.name for a in ranked if a.info().available)
     return next((a.name for a in ranked if a.has_device(device)), ranked[-1].name)
@@ -135,6 +137,11 @@ def resolve(backend: str | None = "auto", device: object = None) -> Placement:
         raise BackendUnavailableError(msg)
     xp = chosen.namespace()
     return Placement(name, xp, chosen.parse_device(xp, device, "device"))
+
+
+def host_placement() -> Placement:
+    """NumPy on the CPU: where host data lives."""
+    return resolve(HOST_BACKEND)
 
 
 def device_name(placement: Placement) -> str:

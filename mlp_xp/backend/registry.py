@@ -14,6 +14,8 @@ from .adapter import Adapter, Array, BackendInfo
 BACKENDS: tuple[str, ...] = ("numpy", "cupy", "torch", "array_api_strict", "dask")
 """Every backend name mlp_xp knows, in order of preference for display; each is a module here."""
 BACKEND_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
+HOST_BACKEND: str = "numpy"
+"""The backend of host data: where NumPy input, the parity reference and CPU fallbacks live."""
 
 
 @functools.cache

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..backend import FLOAT_DTYPES
 from ..data.tables import check_features
 from ..validation import check_positive_int
 
@@ -245,7 +246,7 @@ def make_regression(
     n = check_positive_int("n_samples", n_samples)
     d = check_positive_int("n_features", n_features)
     rows = check_positive_int("rows_per_chunk", rows_per_chunk)
-    if dtype not in ("float32", "float64"):
+    if dtype not in FLOAT_DTYPES:
         msg = f"dtype={dtype!r} is not supported; use float32 or float64"
         raise TypeError(msg)
     weights = np.random.default_rng([seed, 0]).standard_normal(d, dtype=np.float32)

@@ -12,19 +12,21 @@ split and shuffle, and label encoding (labels may be strings).
 
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..backend import (
+    FLOAT_DTYPES,
+    HOST_BACKEND,
     Array,
     Placement,
     device_name,
     dtype_name,
     float_dtype,
+    host_placement,
     is_array,
     is_lazy,
     is_placed,
@@ -36,16 +38,14 @@ from ..backend import (
     to_host,
 )
 from ..errors import NotFittedError
-from ..nn.activations import HIDDEN_ACTIVATIONS
 from ..nn.backprop import forward_output
 from ..nn.checks import check_finite
-from ..nn.init import INITS, init_params
+from ..nn.init import init_params
 from ..nn.layers import Params
-from ..nn.optimizers import OPTIMIZERS, Optimizer
+from ..nn.optimizers import Optimizer
 from ..nn.plan import Plan
 from ..seeds import seeded_split
 from ..training import (
-    SHUFFLES,
     Batches,
     Epoch,
     Stopping,
@@ -53,19 +53,15 @@ from ..training import (
     run_epochs,
     start_position,
 )
-from ..validation import (
-    check_name,
-    check_nonnegative_float,
-    check_positive_float,
-    check_positive_int,
-)
+from .params import Hyperparameters
+from .persistence import save_model
 from .scaling import Scaler
 
 EpochCallback = Callable[[dict[str, Any]], None]
 
 
-class _BaseMLP:
-    """Shared parameters, training loop and persistence of the two estimators."""
+class _BaseMLP(Hyperparameters):
+    """Shared data preparation, training loop, prediction and persistence of the estimators."""
 
     _estimator_type: ClassVar[str] = ""
 
@@ -89,132 +85,15 @@ class _BaseMLP:
     _state: dict[str, Any]
     _y_1d: bool
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Sequence[int] = (100,),
-        activation: str = "relu",
-        *,
-        optimizer: str = "adam",
-        learning_rate: float = 1e-3,
-        batch_size: int = 200,
-        epochs: int = 200,
-        shuffle: bool | str = True,
-        seed: int = 0,
-        alpha: float = 1e-4,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        patience: int = 10,
-        tol: float = 1e-4,
-        init: str = "glorot_normal",
-        scale: bool = True,
-        dtype: str | None = None,
-        backend: str | None = None,
-        device: str | None = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.shuffle = shuffle
-        self.seed = seed
-        self.alpha = alpha
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.init = init
-        self.scale = scale
-        self.dtype = dtype
-        self.backend = backend
-        self.device = device
-
-    # ------------------------------------------------------------------ parameters
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(_BaseMLP.__init__)
-        return [p for p in sig.parameters if p != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters, as scikit-learn's ``get_params``."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> _BaseMLP:
-        """Set constructor parameters; unknown names raise ValueError listing valid ones."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                msg = f"invalid parameter {name!r} for {type(self).__name__}; valid: {valid}"
-                raise ValueError(msg)
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {
-            k: p.default for k, p in inspect.signature(_BaseMLP.__init__).parameters.items()
-        }
-        changed = [
-            f"{k}={v!r}"
-            for k, v in self.get_params().items()
-            if k in defaults and v != defaults[k]
-        ]
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def _check_params(self) -> tuple[tuple[int, ...], Optimizer]:
-        """Validate every hyperparameter once, before any work."""
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
-            hidden = (int(hidden),)
-        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-            msg = f"hidden_layer_sizes must be a sequence of ints like (100,), got {hidden!r}"
-            raise TypeError(msg)
-        sizes = tuple(
-            check_positive_int(f"hidden_layer_sizes[{i}]", h) for i, h in enumerate(hidden)
-        )
-        check_name("activation", self.activation, HIDDEN_ACTIVATIONS)
-        check_name("optimizer", self.optimizer, OPTIMIZERS)
-        check_name("init", self.init, INITS)
-        lr = check_positive_float("learning_rate", self.learning_rate)
-        check_positive_int("batch_size", self.batch_size)
-        check_positive_int("epochs", self.epochs)
-        check_positive_int("patience", self.patience)
-        check_nonnegative_float("alpha", self.alpha)
-        check_nonnegative_float("tol", self.tol)
-        fraction = check_positive_float("validation_fraction", self.validation_fraction)
-        if fraction >= 1.0:
-            msg = f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
-            raise ValueError(msg)
-        if self.dtype is not None:
-            check_name("dtype", dtype_name(self.dtype), ("float32", "float64"))
-        if not isinstance(self.shuffle, (bool, np.bool_)) and self.shuffle not in SHUFFLES:
-            valid = ", ".join(repr(v) for v in (True, False, *SHUFFLES))
-            msg = f"shuffle must be one of {valid}; got {self.shuffle!r}"
-            raise ValueError(msg)
-        return sizes, OPTIMIZERS[self.optimizer](lr)
-
-    def _shuffle_mode(self, placement: Placement) -> str | None:
-        """ "rows", "batches" or None: how each epoch reorders the training data.
-
-        ``shuffle=True`` asks the backend's adapter which suits it: eager backends
-        gather the rows in a new order; lazy ones (dask) visit the contiguous
-        batches in a new order, since a row permutation would make every batch
-        gather from every chunk.
-        """
-        if isinstance(self.shuffle, (bool, np.bool_)):
-            if not self.shuffle:
-                return None
-            return placement.adapter.default_shuffle
-        return str(self.shuffle)
-
     # ------------------------------------------------------------------ data
 
     def _placement_for(self, X: Any) -> Placement:
         """Where training happens: X's namespace and device, or the chosen backend."""
         if self.backend is None and self.device is None and is_array(X):
             return placement_of(X)
-        return resolve(self.backend if self.backend is not None else "numpy", self.device)
+        if self.backend is None:
+            return resolve(HOST_BACKEND, self.device)
+        return resolve(self.backend, self.device)
 
     def _prepare_X(self, X: Any, placement: Placement, dtype: object) -> Array:
         """X as a finite 2-D float array in ``placement``."""
@@ -249,9 +128,18 @@ class _BaseMLP:
         if self.dtype is not None:
             return dtype_name(self.dtype)
         kind = dtype_name(X.dtype) if hasattr(X, "dtype") else np.asarray(X).dtype.name
-        if kind in ("float32", "float64"):
+        if kind in FLOAT_DTYPES:
             return kind
         return dtype_name(float_dtype(placement.xp, None, placement.device))
+
+    def _check_n_features(self, Xd: Array) -> None:
+        """X has as many features as the model was trained with (resume, predict)."""
+        if Xd.shape[1] != self.n_features_in_:
+            msg = (
+                f"X has {Xd.shape[1]} features, but this {type(self).__name__} was "
+                f"trained with {self.n_features_in_}"
+            )
+            raise ValueError(msg)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
@@ -392,12 +280,8 @@ class _BaseMLP:
     ) -> tuple[Array, Array]:
         """X and the encoded targets in ``placement``, checked and laid out for batches."""
         Xd = self._prepare_X(X, placement, dtype)
-        if not first and Xd.shape[1] != self.n_features_in_:
-            msg = (
-                f"X has {Xd.shape[1]} features but this model was trained "
-                f"with {self.n_features_in_}"
-            )
-            raise ValueError(msg)
+        if not first:
+            self._check_n_features(Xd)
         Yd = self._encode_targets(y, placement, dtype, first)
         if Yd.shape[0] != Xd.shape[0]:
             msg = f"X has {Xd.shape[0]} rows but y has {Yd.shape[0]}; they must match"
@@ -502,15 +386,10 @@ class _BaseMLP:
     def _network_output(self, X: Any) -> tuple[Array, Placement]:
         """The network's (unscaled) output for ``X``, on the model's device, and X's placement."""
         self._check_fitted()
-        where_in = placement_of(X) if is_array(X) else resolve("numpy")
+        where_in = placement_of(X) if is_array(X) else host_placement()
         placement = resolve(self.backend_, self.device_)
         Xd = self._prepare_X(X, placement, self.dtype_)
-        if Xd.shape[1] != self.n_features_in_:
-            msg = (
-                f"X has {Xd.shape[1]} features, but this {type(self).__name__} was "
-                f"trained with {self.n_features_in_}"
-            )
-            raise ValueError(msg)
+        self._check_n_features(Xd)
         if self.x_scaler_ is not None:
             Xd = self.x_scaler_.transform(Xd)
         _, out = forward_output(placement.xp, self.params_, Xd, self._plan())
@@ -531,8 +410,6 @@ class _BaseMLP:
         The file holds the weights, scaling statistics, classes, optimizer state
         and training history, all on the host, so it loads on any backend.
         """
-        from .persistence import save_model
-
         self._check_fitted()
         save_model(self, path)
 

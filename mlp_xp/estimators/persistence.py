@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..backend import Placement, backend_info, device_name, from_host, resolve, to_host
+from ..backend import (
+    Placement,
+    backend_info,
+    device_name,
+    from_host,
+    host_placement,
+    resolve,
+    to_host,
+)
 from ..files import read_container, write_container
 from ..nn.layers import Layer
 from ..nn.optimizers import OPTIMIZERS
@@ -182,7 +190,7 @@ def _where(meta: dict[str, Any], backend: str | None, device: object) -> Placeme
     trained = meta["trained_on"]
     if backend_info(trained["backend"]).available:
         return resolve(trained["backend"], trained["device"])
-    return resolve("numpy")
+    return host_placement()
 
 
 def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placement) -> Any:

@@ -11,7 +11,7 @@ import itertools
 import math
 from collections.abc import Sequence
 
-from ..backend import float_dtype, from_host, resolve
+from ..backend import HOST_BACKEND, float_dtype, from_host, resolve
 from ..seeds import host_rng
 from ..validation import check_layer_sizes, check_name
 from .layers import Layer, Params
@@ -25,7 +25,7 @@ def init_params(
     init: str = "glorot_normal",
     seed: object = 0,
     dtype: object = None,
-    backend: str | None = "numpy",
+    backend: str | None = HOST_BACKEND,
     device: object = None,
 ) -> Params:
     """Initialise the layers of an MLP.

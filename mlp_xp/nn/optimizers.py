@@ -38,7 +38,8 @@ class TraceState(NamedTuple):
 class ScaleByAdamState(NamedTuple):
     """Adam's state: the step count and the first and second moment estimates."""
 
-    count: int
+    # optax's name; it shadows tuple.count, which nothing calls on a state.
+    count: int  # type: ignore[assignment]
     mu: Tree
     nu: Tree
 

@@ -1,0 +1,148 @@
+"""The estimators' hyperparameters: storage, get_params and set_params, checks (estimator layer).
+
+As in scikit-learn, ``__init__`` only stores its arguments; every check runs
+once, in :meth:`Hyperparameters._check_params`, when ``fit`` starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..backend import FLOAT_DTYPES, Placement, dtype_name
+from ..nn.activations import HIDDEN_ACTIVATIONS
+from ..nn.init import INITS
+from ..nn.optimizers import OPTIMIZERS, Optimizer
+from ..training import SHUFFLES
+from ..validation import (
+    check_name,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
+
+
+class Hyperparameters:
+    """The constructor parameters shared by both estimators, and their checks."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        batch_size: int = 200,
+        epochs: int = 200,
+        shuffle: bool | str = True,
+        seed: int = 0,
+        alpha: float = 1e-4,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        tol: float = 1e-4,
+        init: str = "glorot_normal",
+        scale: bool = True,
+        dtype: str | None = None,
+        backend: str | None = None,
+        device: str | None = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.seed = seed
+        self.alpha = alpha
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.init = init
+        self.scale = scale
+        self.dtype = dtype
+        self.backend = backend
+        self.device = device
+
+    # ------------------------------------------------------------------ parameters
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(Hyperparameters.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters, as scikit-learn's ``get_params``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Hyperparameters:
+        """Set constructor parameters; unknown names raise ValueError listing valid ones."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                msg = f"invalid parameter {name!r} for {type(self).__name__}; valid: {valid}"
+                raise ValueError(msg)
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            k: p.default for k, p in inspect.signature(Hyperparameters.__init__).parameters.items()
+        }
+        changed = [
+            f"{k}={v!r}"
+            for k, v in self.get_params().items()
+            if k in defaults and v != defaults[k]
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _check_params(self) -> tuple[tuple[int, ...], Optimizer]:
+        """Validate every hyperparameter once, before any work."""
+        hidden = self.hidden_layer_sizes
+        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+            hidden = (int(hidden),)
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+            msg = f"hidden_layer_sizes must be a sequence of ints like (100,), got {hidden!r}"
+            raise TypeError(msg)
+        sizes = tuple(
+            check_positive_int(f"hidden_layer_sizes[{i}]", h) for i, h in enumerate(hidden)
+        )
+        check_name("activation", self.activation, HIDDEN_ACTIVATIONS)
+        check_name("optimizer", self.optimizer, OPTIMIZERS)
+        check_name("init", self.init, INITS)
+        lr = check_positive_float("learning_rate", self.learning_rate)
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("patience", self.patience)
+        check_nonnegative_float("alpha", self.alpha)
+        check_nonnegative_float("tol", self.tol)
+        fraction = check_positive_float("validation_fraction", self.validation_fraction)
+        if fraction >= 1.0:
+            msg = f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            raise ValueError(msg)
+        if self.dtype is not None:
+            check_name("dtype", dtype_name(self.dtype), FLOAT_DTYPES)
+        if not isinstance(self.shuffle, (bool, np.bool_)) and self.shuffle not in SHUFFLES:
+            valid = ", ".join(repr(v) for v in (True, False, *SHUFFLES))
+            msg = f"shuffle must be one of {valid}; got {self.shuffle!r}"
+            raise ValueError(msg)
+        return sizes, OPTIMIZERS[self.optimizer](lr)
+
+    def _shuffle_mode(self, placement: Placement) -> str | None:
+        """ "rows", "batches" or None: how each epoch reorders the training data.
+
+        ``shuffle=True`` asks the backend's adapter which suits it: eager backends
+        gather the rows in a new order; lazy ones (dask) visit the contiguous
+        batches in a new order, since a row permutation would make every batch
+        gather from every chunk.
+        """
+        if isinstance(self.shuffle, (bool, np.bool_)):
+            if not self.shuffle:
+                return None
+            return placement.adapter.default_shuffle
+        return str(self.shuffle)
