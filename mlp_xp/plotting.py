@@ -1,26 +1,44 @@
-"""Plots with matplotlib (the ``plot`` extra), drawn off-screen into files."""
+"""Plots with matplotlib (the ``plot`` extra), drawn off-screen into files (any layer)."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import io
+import os
 from typing import Any
 
 from .files import atomic_write
 
 
+def require_matplotlib() -> None:
+    """Raise a clear error when matplotlib, needed for plots, is not installed.
+
+    Call it before a long run whose result is to be plotted, so that a missing
+    matplotlib is reported before the work rather than after it.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        With one line that says what to install.
+    """
+    if importlib.util.find_spec("matplotlib") is None:
+        msg = (
+            "plotting needs matplotlib, which is not installed; "
+            "pip install 'mlp_xp[plot]' (or pip install matplotlib)"
+        )
+        raise ModuleNotFoundError(msg)
+
+
 def pyplot() -> Any:
     """matplotlib.pyplot on the non-interactive Agg backend, or a clear error."""
-    if importlib.util.find_spec("matplotlib") is None:
-        msg = "plotting needs matplotlib: pip install 'mlp_xp[plot]' (or pip install matplotlib)"
-        raise ModuleNotFoundError(msg)
+    require_matplotlib()
     matplotlib = importlib.import_module("matplotlib")
     matplotlib.use("Agg")
     return importlib.import_module("matplotlib.pyplot")
 
 
-def save_figure(fig: Any, path: str) -> None:
+def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
     """Render ``fig`` as PNG and write it atomically."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp import backend as _backend, parity
+from mlp_xp import backend as _backend
+from mlp_xp import parity, plotting
 from mlp_xp.cli import main
 
 pytestmark = pytest.mark.parity
@@ -31,7 +32,7 @@ def perturbed_float32(monkeypatch):
     1e-4 is about 800 float32 eps, a real difference, but one that rounding
     alone could never produce from identical starting numbers.
     """
-    start = parity.start
+    start = parity.runs.start
 
     def planted(problem, placement, dtype):
         params, X, Y = start(problem, placement, dtype)
@@ -40,7 +41,7 @@ def perturbed_float32(monkeypatch):
             params = (mlp_xp.Layer(first.W * (1.0 + 1e-4), first.b), *params[1:])
         return params, X, Y
 
-    monkeypatch.setattr(parity, "start", planted)
+    monkeypatch.setattr(parity.runs, "start", planted)
 
 
 # --------------------------------------------------------------------------- the API
@@ -85,9 +86,7 @@ def test_a_named_backend_that_cannot_run_here_is_an_error():
 
 def test_a_named_backend_that_is_not_installed_is_skipped(monkeypatch):
     missing = _backend.BackendInfo("dask", False, False, "not installed; pip install x", None, ())
-    real = _backend.backend_info
-    monkeypatch.setattr(_backend, "backend_info", lambda n: missing if n == "dask" else real(n))
-    monkeypatch.setattr(parity, "backend_info", _backend.backend_info)
+    monkeypatch.setattr(type(_backend.adapter("dask")), "info", lambda self: missing)
     report = parity.check(backends="numpy,dask", steps=2)
     assert [s.backend for s in report.skipped] == ["dask"]
     assert "not installed" in report.skipped[0].reason
@@ -142,13 +141,13 @@ def test_emulated_tf32_matmuls_are_caught(monkeypatch):
             out = getattr(ufunc, method)(*args, **kwargs)
             return out.view(TF32Array) if isinstance(out, np.ndarray) else out
 
-    from_host = parity.from_host
+    from_host = parity.runs.from_host
 
     def planted(a, placement, dtype=None):
         x = from_host(a, placement, dtype)
         return x.view(TF32Array) if dtype == "float32" else x
 
-    monkeypatch.setattr(parity, "from_host", planted)
+    monkeypatch.setattr(parity.runs, "from_host", planted)
     report = parity.check(backends=["numpy"], dtypes=["float32"], steps=50)
     assert not report.passed, report.format()
 
@@ -190,7 +189,7 @@ def test_relu_sign_flips_are_counted(monkeypatch):
         rng.normal(size=(4, 1)),
         (mlp_xp.Layer(W0, b0), mlp_xp.Layer(rng.normal(size=(1, 8)), np.zeros(1))),
     )
-    monkeypatch.setattr(parity, "make_problem", lambda config: problem)
+    monkeypatch.setattr(parity.runs, "make_problem", lambda config: problem)
     report = parity.check(backends=["numpy"], n_samples=4, batch_size=4, steps=1)
     flips = {row.dtype: row.sign_flips for row in report.rows}
     assert flips == {"float32": 4, "float64": 0}
@@ -306,9 +305,9 @@ def test_cli_plot_writes_a_png(tmp_path, capsys):
 
 
 def test_cli_plot_without_matplotlib_says_what_to_install(monkeypatch, tmp_path, capsys):
-    real = parity.importlib.util.find_spec
+    real = plotting.importlib.util.find_spec
     monkeypatch.setattr(
-        parity.importlib.util,
+        plotting.importlib.util,
         "find_spec",
         lambda name, *a: None if name == "matplotlib" else real(name, *a),
     )

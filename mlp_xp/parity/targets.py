@@ -1,0 +1,78 @@
+"""Which runs a check makes: backend specs, the default targets, the skipped (parity layer)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..backend import (
+    BACKENDS,
+    BackendUnavailableError,
+    Placement,
+    adapters,
+    backend_info,
+    default_parity_targets,
+    device_name,
+    resolve,
+)
+from .report import Skipped
+
+DEFAULT_BACKENDS: tuple[str, ...] = tuple(default_parity_targets())
+"""The runs :func:`check` tries when no backends are named, as ``BACKEND[:DEVICE]``."""
+
+
+def parse_backend(spec: str) -> tuple[str, str | None]:
+    """Split ``"BACKEND[:DEVICE]"`` (``"torch:cuda"``, ``"cupy:cuda:1"``) into its parts."""
+    if not isinstance(spec, str) or not spec.strip():
+        msg = f"write a backend as BACKEND or BACKEND:DEVICE (e.g. torch:cuda), got {spec!r}"
+        raise ValueError(msg)
+    name, _, device = spec.strip().partition(":")
+    if name not in BACKENDS:
+        msg = (
+            f"unknown backend {name!r} in {spec!r}; valid backends are {', '.join(BACKENDS)}, "
+            "written BACKEND or BACKEND:DEVICE (e.g. torch:cuda, array_api_strict:device1)"
+        )
+        raise ValueError(msg)
+    return name, device or None
+
+
+def choose_targets(backends: Sequence[str] | str | None) -> tuple[list[Placement], list[Skipped]]:
+    """The placements to run and the runs skipped, with why.
+
+    Named backends that are installed but cannot run here are an error; named
+    backends that are not installed, and default ones that cannot run, are skipped.
+    """
+    requested = backends is not None
+    if isinstance(backends, str):
+        specs = [s for s in backends.split(",") if s.strip()]
+    else:
+        specs = list(DEFAULT_BACKENDS if backends is None else backends)
+    if not specs:
+        msg = "backends is empty; name at least one, e.g. 'numpy,torch'"
+        raise ValueError(msg)
+    placements: list[Placement] = []
+    skipped: list[Skipped] = []
+    seen: set[tuple[str, str]] = set()
+    for spec in specs:
+        name, device = parse_backend(spec)
+        info = backend_info(name)
+        try:
+            placement = resolve(name, device)
+        except BackendUnavailableError as exc:
+            if requested and info.installed:
+                msg = f"cannot run the requested backend {spec!r}: {exc}"
+                raise BackendUnavailableError(msg) from None
+            skipped.append(Skipped(name, device or "default", str(exc)))
+            continue
+        key = (placement.name, device_name(placement))
+        if key not in seen:
+            seen.add(key)
+            placements.append(placement)
+    if not requested:
+        for lazy in adapters():
+            if lazy.slow_steps and backend_info(lazy.name).available:
+                reason = (
+                    f"not run by default: {lazy.slow_steps}; "
+                    f"ask for it with --backends {lazy.name}"
+                )
+                skipped.append(Skipped(lazy.name, "cpu", reason))
+    return placements, skipped
