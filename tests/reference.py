@@ -1,4 +1,8 @@
-"""Host NumPy float64 references, written independently of mlp_xp's kernels."""
+"""Host NumPy float64 references, written independently of mlp_xp's kernels.
+
+Also the one copy of the lecture's step, which ``benchmarks/`` times: it loads this
+file by its path, so keep its imports to the standard library and NumPy.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,17 @@ Host = np.ndarray
 def lecture_gradient_descent_step(
     X: Host, Y: Host, W0: Host, b0: Host, W1: Host, b1: Host, learning_rate: float
 ) -> tuple[Host, Host, Host, Host]:
-    """The lecture's NumPy function, exactly as printed (float64 in, float64 out)."""
+    """The seed lecture's ``gradient_descent_step``, verbatim (shared/seed/mlp-lecture.txt).
+
+    The body is the lecture's as printed, character for character; only the type
+    annotations are added.  It is kept with its flaw on purpose:
+    ``np.where(H_ >= 0.0, 1.0, 0.0)`` is float64, so float32 inputs take a float64
+    path from ``delta_H`` on and W0, b0 come back float64.  That is what
+    tests/test_lecture.py shows mlp_xp avoids, and what the benchmark's ``lecture``
+    row costs (benchmarks/cases.py times this very function); a corrected copy
+    would test and time something the lecture never ran.  In float64 it is the
+    reference mlp_xp's step must match to 1e-12.
+    """
     H_ = np.matmul(X, np.transpose(W0)) + b0
     H = np.maximum(H_, 0)
     Y_ = np.matmul(H, np.transpose(W1)) + b1
