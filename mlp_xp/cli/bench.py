@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import runpy
+import sys
 from pathlib import Path
+
+from .common import description
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "step.py"
 
@@ -14,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
         help="benchmark the step against the lecture, PyTorch and the matmul floor",
-        description=__doc__,
+        description=description(__doc__),
         add_help=False,
     )
     p.add_argument(
@@ -34,4 +37,11 @@ def run(args: argparse.Namespace) -> int:
         )
         raise FileNotFoundError(msg)
     main = runpy.run_path(str(SCRIPT), run_name="mlp_xp_bench")["main"]
-    return int(main(list(args.rest)))
+    # The script's parser takes its name from sys.argv[0]: "mlp-xp bench", so that
+    # its --help usage line and its errors name the subcommand.
+    argv = sys.argv
+    sys.argv = ["mlp-xp bench", *argv[1:]]
+    try:
+        return int(main(list(args.rest)))
+    finally:
+        sys.argv = argv

@@ -9,17 +9,15 @@ import numpy as np
 from ..backend import to_host
 from ..data.tables import load_data
 from ..estimators import load
-from .predict import features_for
-from .train import add_placement_args
+from .common import add_model_args, add_placement_args, description, features_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``evaluate`` to the ``mlp-xp`` parser."""
     p = sub.add_parser(
-        "evaluate", help="score a saved model on labelled data", description=__doc__
+        "evaluate", help="score a saved model on labelled data", description=description(__doc__)
     )
-    p.add_argument("model", help="a model file written by mlp-xp train --out")
-    p.add_argument("--data", required=True, help="bmi, xor, digits, or a CSV or .npz file")
+    add_model_args(p)
     add_placement_args(p, None)
     p.set_defaults(func=run)
 

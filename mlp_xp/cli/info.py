@@ -6,6 +6,7 @@ import argparse
 
 from .._version import __version__
 from ..backend import available_backends
+from .common import description
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,5 +24,9 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``info`` to the ``mlp-xp`` parser."""
-    parser = sub.add_parser("info", help="list the backends usable here, and why others are not")
+    parser = sub.add_parser(
+        "info",
+        help="list the backends usable here, and why others are not",
+        description=description(__doc__),
+    )
     parser.set_defaults(func=run)

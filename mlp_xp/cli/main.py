@@ -9,17 +9,16 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
+from .common import UsageError
+
+__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
 COMMANDS: tuple[str, ...] = ("train", "predict", "evaluate", "parity", "bench", "info")
 """Subcommands, each a module of this package with a ``register(subparsers)``."""
 
 
-class UsageError(ValueError):
-    """Bad command-line usage: exit code 2."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``mlp-xp``, with every subcommand that exists."""
+    """The argument parser of ``mlp-xp``, with every subcommand of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(prog="mlp-xp", description=__doc__)
     parser.add_argument("--version", action="version", version=f"mlp_xp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -54,7 +53,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"mlp-xp: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

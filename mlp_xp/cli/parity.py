@@ -27,6 +27,18 @@ def _layer_sizes(text: str) -> tuple[int, ...]:
         raise ValueError(msg) from None
 
 
+def _rates() -> str:
+    """The optimizers' default learning rates, for --help: "0.05 for sgd and momentum, ..."."""
+    by_rate: dict[float, list[str]] = {}
+    for name, rate in parity.DEFAULT_LEARNING_RATES.items():
+        by_rate.setdefault(rate, []).append(name)
+    parts = []
+    for rate, names in by_rate.items():
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        parts.append(f"{rate:g} for {listed}")
+    return ", ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the check, print the table, write the JSON and the plot; return the exit code."""
     if args.plot:
@@ -82,44 +94,61 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--dtype",
         default=",".join(FLOAT_DTYPES),
         metavar="LIST",
-        help="comma-separated dtypes (default: float32,float64)",
+        help="comma-separated dtypes (default: %(default)s)",
     )
     parser.add_argument(
         "--layers",
         default=",".join(str(s) for s in defaults.layer_sizes),
-        help="layer sizes, input to output (default: the lecture's BMI network 2,8,1)",
+        help="layer sizes, input to output (default: %(default)s, the lecture's BMI network)",
     )
     parser.add_argument(
-        "--activation", default=defaults.activation, help="hidden activation (default: relu)"
+        "--activation",
+        default=defaults.activation,
+        help="hidden activation (default: %(default)s)",
     )
     parser.add_argument(
         "--optimizer",
         default=defaults.optimizer,
-        help="sgd, momentum, nesterov or adam (default: sgd)",
+        help="sgd, momentum, nesterov or adam (default: %(default)s)",
     )
     parser.add_argument(
         "--learning-rate",
         type=float,
         default=None,
-        help="default: 0.05 for sgd and momentum, 0.01 for adam",
+        help=f"learning rate (default: {_rates()})",
     )
     parser.add_argument(
-        "--steps", type=int, default=defaults.steps, help="mini-batch steps (default: 200)"
+        "--steps", type=int, default=defaults.steps, help="mini-batch steps (default: %(default)s)"
     )
     parser.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size, help="rows per step (default: 100)"
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help="rows per step (default: %(default)s)",
     )
     parser.add_argument(
         "--samples",
         type=int,
         default=defaults.n_samples,
-        help="training rows (default: 1000)",
+        help="training rows (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="default: 0")
-    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="seed of the data, the initial weights and the batch order (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="FILE",
+        help="also write the report as JSON to FILE (default: only the table)",
+    )
     parser.add_argument(
         "--plot",
         metavar="FILE.png",
-        help="draw each run's deviation over the steps, log scale (needs matplotlib)",
+        help=(
+            "draw each run's deviation over the steps, log scale, to this file (needs "
+            "matplotlib; default: no plot)"
+        ),
     )
     parser.set_defaults(func=run)

@@ -5,7 +5,7 @@ with 8 ReLU hidden units, on the best available backend, and prints one
 summary line.
 
 With ``--backend dask`` it also reads data set directories lazily (``X.npy`` and
-``y.npy``, npy stacks, or a Zarr group; see ``mlp_xp.dask_data``) and trains on
+``y.npy``, npy stacks, or a Zarr group; see ``mlp_xp.cluster.sources``) and trains on
 a cluster: ``--scheduler local --workers N`` starts one on this machine,
 ``--scheduler tcp://HOST:PORT`` connects to a running one.
 """
@@ -22,175 +22,28 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import (
-    BACKEND_CHOICES,
-    Adapter,
-    adapter,
-    adapters,
-    is_lazy,
-    lazy_token,
-    resolve,
-    to_host,
-)
-from ..data.tables import TASKS, Dataset, fingerprint, infer_task, load_data, split
+from ..backend import adapters, is_lazy, lazy_token, resolve, to_host
+from ..data.tables import Dataset, fingerprint, infer_task, load_data, split
 from ..errors import DivergenceError
 from ..estimators import MLPClassifier, MLPRegressor, load
-from ..nn.activations import HIDDEN_ACTIVATIONS
-from ..nn.init import INITS
-from ..nn.optimizers import OPTIMIZERS
-from .main import UsageError
-
-# Settings that differ per built-in data set when the user does not give them.
-# bmi is the lecture's network; the rest follow scikit-learn's defaults.
-PRESETS: dict[str, dict[str, Any]] = {
-    "bmi": {"hidden": [8], "lr": 0.01, "batch_size": 64, "epochs": 200, "tol": 0.0},
-    "xor": {"hidden": [4], "lr": 0.05, "batch_size": 32, "epochs": 300, "tol": 0.0},
-}
-# On a lazy backend (dask) every step pays a scheduler round trip (tens of
-# milliseconds; see the README's "Scaling out"), so the lecture's 12,600 steps of
-# 64 rows would take many minutes: there bmi takes batches of 1000 rows (200
-# steps in all, held-out R^2 0.9994 measured).
-LAZY_PRESETS: dict[str, dict[str, Any]] = {
-    "bmi": {"hidden": [8], "lr": 0.05, "batch_size": 1000, "epochs": 50, "tol": 0.0},
-}
-DEFAULTS: dict[str, Any] = {
-    "hidden": [100],
-    "lr": 1e-3,
-    "batch_size": 200,
-    "epochs": 200,
-    "tol": 1e-4,
-}
-
-
-def add_placement_args(parser: argparse.ArgumentParser, default_backend: str | None) -> None:
-    """``--backend`` and ``--device``, shared by the commands that compute."""
-    parser.add_argument(
-        "--backend",
-        default=default_backend,
-        metavar="NAME",
-        help=f"one of {', '.join(BACKEND_CHOICES)} (default: {default_backend or 'as trained'})",
-    )
-    parser.add_argument(
-        "--device", default=None, help="a device of that backend: cpu, cuda, cuda:1, device1 ..."
-    )
+from .common import UsageError, description
+from .train_options import add_options, chosen_adapter, setting
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``train`` to the ``mlp-xp`` parser."""
     p = sub.add_parser(
-        "train", help="train a model (default: the lecture's BMI example)", description=__doc__
+        "train",
+        help="train a model (default: the lecture's BMI example)",
+        description=description(__doc__),
     )
-    p.add_argument(
-        "--data",
-        default="bmi",
-        help=(
-            "bmi, xor, digits, a CSV (with header) or .npz file, or a data set directory "
-            "(X.npy and y.npy, npy stacks X/ and y/, or a Zarr group; read lazily on dask) "
-            "(default: bmi)"
-        ),
-    )
-    p.add_argument("--target", default=None, help="the CSV column to predict (default: last)")
-    p.add_argument("--task", default="auto", choices=TASKS)
-    p.add_argument(
-        "--hidden",
-        type=int,
-        nargs="+",
-        default=None,
-        metavar="N",
-        help="hidden layer sizes, e.g. --hidden 8 8 (default: 8 for bmi, else 100)",
-    )
-    p.add_argument(
-        "--activation",
-        default="relu",
-        metavar="NAME",
-        help=f"one of {', '.join(HIDDEN_ACTIVATIONS)}",
-    )
-    p.add_argument(
-        "--optimizer", default="adam", metavar="NAME", help=f"one of {', '.join(OPTIMIZERS)}"
-    )
-    p.add_argument("--lr", type=float, default=None, help="learning rate")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--alpha", type=float, default=1e-4, help="L2 strength (as scikit-learn)")
-    p.add_argument(
-        "--init", default="glorot_normal", metavar="NAME", help=f"one of {', '.join(INITS)}"
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--test-fraction",
-        type=float,
-        default=0.2,
-        help="share of rows held out to report R^2 or accuracy (default 0.2)",
-    )
-    p.add_argument(
-        "--val-fraction",
-        type=float,
-        default=0.1,
-        help="share of training rows used for early stopping (default 0.1)",
-    )
-    p.add_argument("--early-stopping", action="store_true")
-    p.add_argument("--patience", type=int, default=10)
-    p.add_argument("--tol", type=float, default=None)
-    p.add_argument("--no-scale", action="store_true", help="do not standardise X (and y)")
-    p.add_argument("--dtype", default="float32", metavar="NAME", help="float32 or float64")
-    add_placement_args(p, "auto")
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help=(
-            "with --backend dask: 'local' starts a cluster on this machine (loopback only), "
-            "tcp://HOST:PORT connects to a running scheduler (default: dask's threads, "
-            "in this process)"
-        ),
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="N",
-        help="worker processes of --scheduler local (default: one per CPU core)",
-    )
-    p.add_argument(
-        "--memory-limit",
-        default=None,
-        metavar="SIZE",
-        help="memory limit of each --scheduler local worker, e.g. 2GB (default: shared out)",
-    )
-    p.add_argument("--out", default=None, help="save the model here (.safetensors or .npz)")
-    p.add_argument(
-        "--resume",
-        default=None,
-        metavar="MODEL",
-        help="continue an interrupted run from its checkpoint",
-    )
-    p.add_argument("--plot", default=None, metavar="PNG", help="draw the loss curves")
-    verbosity = p.add_mutually_exclusive_group()
-    verbosity.add_argument("--quiet", action="store_true", help="print only the summary")
-    verbosity.add_argument("--verbose", action="store_true", help="print every epoch")
+    add_options(p)
     p.set_defaults(func=run)
-
-
-def _adapter(args: argparse.Namespace) -> Adapter | None:
-    """The adapter of the backend named by --backend, or None for "auto"."""
-    if args.backend in (None, "auto"):
-        return None
-    return adapter(args.backend)
-
-
-def _setting(args: argparse.Namespace, name: str) -> Any:
-    value = getattr(args, name)
-    if value is not None:
-        return value
-    chosen = _adapter(args)
-    lazy = chosen is not None and chosen.lazy and args.data in LAZY_PRESETS
-    presets = LAZY_PRESETS if lazy else PRESETS
-    return presets.get(args.data, DEFAULTS).get(name, DEFAULTS[name])
 
 
 def _check_cluster_args(args: argparse.Namespace) -> None:
     """--scheduler, --workers and --memory-limit: together, and where a scheduler fits."""
-    chosen = _adapter(args)
+    chosen = chosen_adapter(args)
     if args.scheduler is not None and (chosen is None or not chosen.needs_scheduler):
         takers = " or ".join(a.name for a in adapters() if a.needs_scheduler)
         msg = f"--scheduler needs --backend {takers}, not --backend {args.backend}"
@@ -223,7 +76,7 @@ def _load(args: argparse.Namespace) -> Dataset:
     # The targets (one value per row) are read into memory: labels are
     # encoded, and the task is inferred, on the host.
     y = to_host(lazy.y)
-    chosen = _adapter(args)
+    chosen = chosen_adapter(args)
     X = lazy.X if chosen is not None and chosen.reads_lazy_sources else to_host(lazy.X)
     names = [f"x{j}" for j in range(X.shape[1])]
     return Dataset(X, y, names, "y", None, lazy.source, named=False)
@@ -239,18 +92,18 @@ def _fingerprint(X: Any) -> str:
 def _build(args: argparse.Namespace, task: str) -> MLPRegressor | MLPClassifier:
     cls = MLPClassifier if task == "classification" else MLPRegressor
     return cls(
-        hidden_layer_sizes=tuple(_setting(args, "hidden")),
+        hidden_layer_sizes=tuple(setting(args, "hidden")),
         activation=args.activation,
         optimizer=args.optimizer,
-        learning_rate=_setting(args, "lr"),
-        batch_size=_setting(args, "batch_size"),
-        epochs=_setting(args, "epochs"),
+        learning_rate=setting(args, "lr"),
+        batch_size=setting(args, "batch_size"),
+        epochs=setting(args, "epochs"),
         seed=args.seed,
         alpha=args.alpha,
         early_stopping=args.early_stopping,
         validation_fraction=args.val_fraction,
         patience=args.patience,
-        tol=_setting(args, "tol"),
+        tol=setting(args, "tol"),
         init=args.init,
         scale=not args.no_scale,
         dtype=args.dtype,

@@ -1,0 +1,79 @@
+"""What several ``mlp-xp`` subcommands share: the usage error, common options, feature matching."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from ..backend import BACKEND_CHOICES, HOST_BACKEND
+from ..data.tables import Dataset
+
+
+class UsageError(ValueError):
+    """Bad command-line usage: exit code 2."""
+
+
+def description(doc: str | None) -> str | None:
+    """A module docstring as ``--help`` text: the reStructuredText literal marks dropped."""
+    return None if doc is None else doc.replace("``", "")
+
+
+def add_placement_args(parser: argparse.ArgumentParser, default_backend: str | None) -> None:
+    """``--backend`` and ``--device``, shared by the commands that compute.
+
+    ``default_backend`` None means where a saved model was trained (predict, evaluate).
+    """
+    if default_backend is None:
+        backend_default = f"where the model was trained if usable here, else {HOST_BACKEND}"
+        device_default = "the device the model was trained on; with --backend, its default one"
+    else:
+        backend_default = "%(default)s, the best one usable here"
+        device_default = "the backend's default device"
+    parser.add_argument(
+        "--backend",
+        default=default_backend,
+        metavar="NAME",
+        help=f"one of {', '.join(BACKEND_CHOICES)} (default: {backend_default})",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help=(
+            f"a device of that backend: cpu, cuda, cuda:1, device1 ... (default: {device_default})"
+        ),
+    )
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """``MODEL`` and ``--data``, shared by the commands that use a saved model."""
+    parser.add_argument("model", help="a model file written by mlp-xp train --out")
+    parser.add_argument(
+        "--data", required=True, help="bmi, xor, digits, or a CSV or .npz file (required)"
+    )
+
+
+def features_for(model: Any, data: Dataset) -> np.ndarray:
+    """The columns of ``data`` the model was trained on, by name where names are known."""
+    names = getattr(model, "feature_names_in_", None)
+    X = data.X
+    # Columns are matched by name where both sides have names; an .npz file has
+    # none, so its columns are taken in order.
+    if names and data.named and list(data.feature_names) != list(names):
+        missing = [n for n in names if n not in data.feature_names]
+        if not missing:
+            X = X[:, [data.feature_names.index(n) for n in names]]
+        else:
+            msg = (
+                f"{data.source} lacks the feature column(s) {missing} the model was trained "
+                f"on (it has: {', '.join(data.feature_names)})"
+            )
+            raise ValueError(msg)
+    if X.shape[1] != model.n_features_in_:
+        msg = (
+            f"{data.source} has {X.shape[1]} feature columns but the model expects "
+            f"{model.n_features_in_}"
+        )
+        raise ValueError(msg)
+    return X
