@@ -67,28 +67,54 @@ from mlp_xp.backend import available_backends
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line, with the case names checked."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="tiny,mnist,wide,deep")
-    parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument(
+        "--cases",
+        default="tiny,mnist,wide,deep",
+        help=f"comma-separated cases, of {', '.join(CASES)} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dtypes", default="float32,float64", help="comma-separated dtypes (default: %(default)s)"
+    )
     parser.add_argument(
         "--compare",
         default="torch,sklearn",
-        help="comparisons to include: torch, sklearn, array_api_strict",
+        help="comparisons to include: torch, sklearn, array_api_strict (default: %(default)s)",
     )
-    parser.add_argument("--rounds", type=int, default=7, help="rounds per case, at least")
     parser.add_argument(
-        "--block", type=float, default=0.05, help="seconds each timed block should last at least"
+        "--rounds", type=int, default=7, help="rounds per case, at least (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--block",
+        type=float,
+        default=0.05,
+        help="seconds each timed block lasts at least (default: %(default)s)",
     )
     parser.add_argument(
         "--budget",
         type=float,
         default=8.0,
-        help=f"seconds of rounds per case and dtype; more rounds (to {MAX_ROUNDS}) if they fit",
+        help=(
+            f"seconds of rounds per case and dtype; more rounds (to {MAX_ROUNDS}) "
+            "if they fit (default: %(default)s)"
+        ),
     )
-    parser.add_argument("--gpu", action="store_true", help="time CuPy and torch CUDA instead")
-    parser.add_argument("--no-fit", action="store_true", help="skip the fit and memory rows")
-    parser.add_argument("--json", default=None)
-    parser.add_argument("--plot", default=None)
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--gpu", action="store_true", help="time CuPy and torch CUDA instead (default: the CPU)"
+    )
+    parser.add_argument(
+        "--no-fit", action="store_true", help="skip the fit and memory rows (default: run them)"
+    )
+    parser.add_argument(
+        "--json", default=None, help="write every row and check to this file (default: none)"
+    )
+    parser.add_argument(
+        "--plot", default=None, help="draw the ratios to this PNG file (default: none)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a target is missed (default: always exit 0)",
+    )
     args = parser.parse_args(argv)
     for c in args.cases.split(","):
         if c and c not in CASES:

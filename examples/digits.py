@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 import mlp_xp
-from mlp_xp.data.tables import split
 from mlp_xp.data.builtin import load_digits
+from mlp_xp.data.tables import split
 
 
 def main(argv: list[str] | None = None) -> float:

@@ -368,7 +368,9 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, optimizer, suffix)
     resumed = mlp_xp.load(path).fit(X, y, resume=True)
     assert resumed.n_epochs_ == 6
     assert resumed.history_ == full.history_
-    for a, b in zip(mlp_xp.nn.layers.flatten(resumed.params_), mlp_xp.nn.layers.flatten(full.params_)):
+    for a, b in zip(
+        mlp_xp.nn.layers.flatten(resumed.params_), mlp_xp.nn.layers.flatten(full.params_)
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -394,7 +396,9 @@ def test_a_format_1_checkpoint_resumes_to_the_same_result(tmp_path):
     np.savez(path, **arrays)
     resumed = mlp_xp.load(path).fit(X, y, resume=True)
     assert resumed.history_ == full.history_
-    for a, b in zip(mlp_xp.nn.layers.flatten(resumed.params_), mlp_xp.nn.layers.flatten(full.params_)):
+    for a, b in zip(
+        mlp_xp.nn.layers.flatten(resumed.params_), mlp_xp.nn.layers.flatten(full.params_)
+    ):
         np.testing.assert_array_equal(a, b)
 
 

@@ -64,7 +64,9 @@ def test_torch_model_loads_on_numpy_and_back(tmp_path):
     on_numpy = mlp_xp.load(path, backend="numpy")
     assert isinstance(on_numpy.params_[0].W, np.ndarray)
     assert on_numpy.params_[0].W.dtype == np.float32
-    for a, b in zip(mlp_xp.nn.layers.flatten(on_numpy.params_), mlp_xp.nn.layers.flatten(model.params_)):
+    for a, b in zip(
+        mlp_xp.nn.layers.flatten(on_numpy.params_), mlp_xp.nn.layers.flatten(model.params_)
+    ):
         np.testing.assert_array_equal(a, b.numpy())  # the weights travel bit for bit
     # The predictions differ only by the two libraries' float32 rounding.
     eps32 = np.finfo(np.float32).eps

@@ -63,7 +63,9 @@ def test_sgd_is_the_lecture_update():
     grads = _grads_sequence(1)[0]
     got = _run(mlp_xp.sgd(0.1), params, [grads])
     for p, g, new in zip(
-        mlp_xp.nn.layers.flatten(params), mlp_xp.nn.layers.flatten(grads), mlp_xp.nn.layers.flatten(got)
+        mlp_xp.nn.layers.flatten(params),
+        mlp_xp.nn.layers.flatten(grads),
+        mlp_xp.nn.layers.flatten(got),
     ):
         np.testing.assert_array_equal(new, p - 0.1 * g)
 

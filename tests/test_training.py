@@ -136,7 +136,9 @@ def _epoch(target, order, batch_size, permuted=None):
             order=order,
         )
     )
-    return [s.rows for s in steps], [to_host(a) for a in mlp_xp.nn.layers.flatten(steps[-1].params)]
+    return [s.rows for s in steps], [
+        to_host(a) for a in mlp_xp.nn.layers.flatten(steps[-1].params)
+    ]
 
 
 @pytest.mark.parametrize("batch_size", [4, 10, 37])
@@ -150,7 +152,9 @@ def test_gathering_a_few_batches_at_a_time_trains_on_the_same_batches(
     for a, b in zip(whole, reference, strict=True):
         np.testing.assert_array_equal(a, b)
     # 20 rows of 7 values a gather: five batches of 4, two of 10, or one of 37.
-    monkeypatch.setattr(training.step, "GATHER_BYTES", 20 * 7 * target.xp.finfo(target.dtype).bits // 8)
+    monkeypatch.setattr(
+        training.step, "GATHER_BYTES", 20 * 7 * target.xp.finfo(target.dtype).bits // 8
+    )
     gathers = []
     take = target.xp.take
     monkeypatch.setattr(target.xp, "take", lambda *a, **k: gathers.append(1) or take(*a, **k))

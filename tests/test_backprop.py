@@ -1,0 +1,62 @@
+"""No mutation across a boundary: public entries leave their arguments alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlp_xp.nn.activations import ACTIVATIONS
+from mlp_xp.nn.backprop import forward_output, forward_trace
+from mlp_xp.nn.layers import Layer
+from mlp_xp.nn.network import value_and_grad
+from mlp_xp.nn.plan import make_plan
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_public_activations_leave_their_arguments_alone(target, host, name):
+    act = ACTIVATIONS[name]
+    z_host = [[-2.0, -0.5, 0.0, 0.5, 2.0]]
+    z = target.asarray(z_host)
+    a, saved = act.forward(target.xp, z)
+    np.testing.assert_array_equal(host(z), z_host)
+    g = target.asarray([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    act.backward(target.xp, g, saved)
+    np.testing.assert_array_equal(host(g), [[1.0, 2.0, 3.0, 4.0, 5.0]])
+    # The in-place versions compute the same values, used as returned.
+    a2, saved2 = act.inplace_forward(target.xp, target.asarray(z_host))
+    np.testing.assert_array_equal(host(a2), host(a))
+    g2 = act.inplace_backward(target.xp, target.asarray([[1.0, 2.0, 3.0, 4.0, 5.0]]), saved2)
+    np.testing.assert_array_equal(host(g2), host(act.backward(target.xp, g, saved)))
+
+
+def _net(target):
+    W0 = target.asarray([[1.0, -1.0], [0.5, 2.0], [-1.0, 0.25]])
+    W1 = target.asarray([[1.0, -2.0, 0.5]])
+    return (Layer(W0, target.asarray([0.1, -0.2, 0.0])), Layer(W1, target.asarray([-3.0])))
+
+
+def test_trace_z_is_the_preactivation_even_after_an_inplace_output(target, host):
+    """A ReLU output must not overwrite the logits on a namespace that writes in place."""
+    params = _net(target)
+    X = target.asarray([[1.0, 2.0], [-1.0, 0.5]])
+    plan = make_plan("relu", "squared_error", "relu")
+    trace = forward_trace(target.xp, params, X, plan)
+    z, y_hat = forward_output(target.xp, params, X, plan)
+    assert float(np.min(host(trace.z))) < 0  # the logits keep their negative entries
+    np.testing.assert_array_equal(host(trace.z), host(z))
+    np.testing.assert_array_equal(host(trace.y_hat), np.maximum(host(z), 0.0))
+    np.testing.assert_array_equal(host(y_hat), host(trace.y_hat))
+
+
+def test_the_kernels_leave_params_and_data_alone(target, host):
+    params = _net(target)
+    before = [host(a) for layer in params for a in layer]
+    X = target.asarray([[1.0, 2.0], [-1.0, 0.5]])
+    Y = target.asarray([[0.5], [-0.5]])
+    for activation in ("relu", "sigmoid", "tanh"):
+        value_and_grad(target.xp, params, X, Y, make_plan(activation), alpha=0.1)
+    after = [host(a) for layer in params for a in layer]
+    for b, a in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(host(X), [[1.0, 2.0], [-1.0, 0.5]])
+    np.testing.assert_array_equal(host(Y), [[0.5], [-0.5]])
