@@ -9,7 +9,7 @@ from .backend import (
     to_backend,
     to_host,
 )
-from .errors import DivergenceError, NotFittedError
+from .errors import DivergenceError, NotFittedError, PlacementWarning
 from .estimators import MLPClassifier, MLPRegressor, load
 from .nn.init import init_params
 from .nn.layers import Layer, Params
@@ -27,6 +27,7 @@ __all__ = [
     "NotFittedError",
     "Optimizer",
     "Params",
+    "PlacementWarning",
     "__version__",
     "adam",
     "apply_updates",

@@ -14,3 +14,12 @@ class DivergenceError(FloatingPointError):
 
 class NotFittedError(ValueError, AttributeError):
     """The estimator is used before ``fit`` (same bases as scikit-learn's)."""
+
+
+class PlacementWarning(UserWarning):
+    """A model is placed elsewhere than where it was trained, because that is not usable here.
+
+    ``mlp_xp.load`` warns once, naming where the model was trained, why that
+    cannot be used here, and where it went instead; the command line prints it
+    as one ``note:`` line.
+    """

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -213,9 +215,17 @@ def test_environment_lists_versions_and_precision_modes():
         assert "torch.backends.cuda.matmul.allow_tf32" in env["settings"]
 
 
-def test_environment_reports_tf32_switched_on(monkeypatch):
-    monkeypatch.setenv("CUPY_TF32", "1")
-    assert "CUPY_TF32=1" in _backend.environment_report()["reduced_precision"]
+def test_environment_reports_tf32_switched_on():
+    # In a process of its own: CuPy fixes its float32 matmul mode from CUPY_TF32 at the
+    # first read, and would keep TF32 for every later test of this run.
+    code = (
+        "import os; os.environ['CUPY_TF32'] = '1'; import mlp_xp.backend as b; "
+        "print('CUPY_TF32=1' in b.environment_report()['reduced_precision'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "True"
 
 
 # --------------------------------------------------------------------------- the command

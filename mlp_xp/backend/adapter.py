@@ -218,12 +218,23 @@ class Adapter:
         return bool(a == b)
 
     def has_device(self, device: object) -> bool:
-        """Whether a device string (``"cuda"``, ``"cuda:1"``) names one of its usable devices."""
-        return str(device) == "cpu" and "cpu" in self.info().devices
+        """Whether a device string (``"cuda"``, ``"cuda:1"``) names one of its usable devices.
+
+        Only adapters that ``backend="auto"`` may pick on a device answer yes.
+        """
+        return False
+
+    def claims_device(self, device: object) -> bool:
+        """Whether ``device`` is of the kind this library runs on, usable here or not."""
+        return False
 
     def memory_available(self, device: Device) -> int | None:
         """Free memory on ``device`` in bytes, or None when the library cannot tell."""
         return None
+
+    def activate(self, device: Device) -> contextlib.AbstractContextManager[Any]:
+        """A context in which new arrays and kernels go to ``device`` (CuPy's current device)."""
+        return contextlib.nullcontext()
 
     def synchronize(self, device: Device) -> None:
         """Wait until the device has finished all queued work (for timing)."""
@@ -239,6 +250,9 @@ class Adapter:
         if dtype is None:
             return xp.asarray(host, device=device)
         return xp.asarray(host, dtype=dtype, device=device)
+
+    def check_array(self, x: Array, arg: str) -> None:
+        """Refuse one of its arrays that mlp_xp cannot train on, naming ``arg``; none here."""
 
     def index_array(self, xp: Namespace, device: Device, order: np.ndarray) -> Array:
         """A host integer array of row numbers, moved once to where the rows are."""

@@ -51,9 +51,6 @@ class ArrayApiStrictAdapter(Adapter):
     def device_name(self, device: Device) -> str:
         return strict_device_name(device)
 
-    def has_device(self, device: object) -> bool:
-        return False  # never picked for a device by "auto"
-
     def to_host(self, x: Array) -> np.ndarray:
         """array_api_strict refuses np.asarray off its default device; DLPack works on all."""
         return np.array(np.from_dlpack(x), copy=True)

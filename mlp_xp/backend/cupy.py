@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import warnings
 from typing import Any, ClassVar
@@ -46,6 +47,14 @@ def _smoke_test(cupy: Any) -> None:
     if host.shape != (2, 2) or float(host[0, 0]) != 11.0:
         msg = f"a test matmul on the GPU gave {host.tolist()}, not [[11, ...]]"
         raise RuntimeError(msg)
+
+
+def _cuda_name(device: object) -> str | None:
+    """``"cuda:N"`` for a CUDA device string or index, None for anything else."""
+    try:
+        return f"cuda:{cuda_index(device, 'device')}"
+    except ValueError:
+        return None
 
 
 class CupyAdapter(Adapter):
@@ -118,8 +127,20 @@ class CupyAdapter(Adapter):
         return f"cuda:{device.id}"
 
     def has_device(self, device: object) -> bool:
-        """Any CUDA device string: "auto" on a GPU means CuPy (refused if it has none)."""
-        return str(device) != "cpu"
+        return self.claims_device(device) and _cuda_name(device) in self.info().devices
+
+    def claims_device(self, device: object) -> bool:
+        """Any CUDA device: ``"cuda"``, ``"cuda:N"``, ``"gpu"`` or an index."""
+        return _cuda_name(device) is not None
+
+    def activate(self, device: Device) -> contextlib.AbstractContextManager[Any]:
+        """CuPy runs kernels and allocates on the *current* device, whatever the arrays'.
+
+        array-api-compat's creation functions ignore ``device=`` for CuPy, so a
+        model on ``cuda:1`` computes inside ``with cupy.cuda.Device(1)``.
+        """
+        context: contextlib.AbstractContextManager[Any] = device
+        return context
 
     def memory_available(self, device: Device) -> int | None:
         with device:

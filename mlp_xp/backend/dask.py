@@ -98,6 +98,18 @@ class DaskAdapter(Adapter):
             placed = placed.persist()
         return placed
 
+    def check_array(self, x: Array, arg: str) -> None:
+        """Only NumPy chunks: the weights, optimizer state and targets are NumPy chunks."""
+        meta = getattr(x, "_meta", None)
+        if meta is not None and not isinstance(meta, np.ndarray):
+            kind = f"{type(meta).__module__}.{type(meta).__qualname__}"
+            msg = (
+                f"{arg} is a dask array of {kind} chunks; only NumPy chunks are "
+                "supported (the weights and targets are built as NumPy chunks). "
+                "Use backend='cupy' on one GPU, or turn the chunks into NumPy first"
+            )
+            raise TypeError(msg)
+
     def index_array(self, xp: Namespace, device: Device, order: np.ndarray) -> Array:
         return xp.asarray(order)
 

@@ -44,6 +44,12 @@ class NumpyAdapter(Adapter):
             return np
         return array_api_compat.array_namespace(np.empty(0))
 
+    def has_device(self, device: object) -> bool:
+        return str(device) == "cpu"
+
+    def claims_device(self, device: object) -> bool:
+        return str(device) == "cpu"
+
     def numerics(self) -> Numerics:
         return Numerics(versions={"array_api_compat": str(array_api_compat.__version__)})
 

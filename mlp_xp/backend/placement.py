@@ -79,6 +79,11 @@ def is_array(x: object) -> bool:
     return bool(array_api_compat.is_array_api_obj(x))
 
 
+def check_supported(x: Array, arg: str) -> None:
+    """Refuse an array that its library's adapter cannot train on (dask of CuPy chunks)."""
+    adapter_of(x).check_array(x, arg)
+
+
 def is_lazy(x: object) -> bool:
     """Whether ``x`` is a lazy array (dask) whose data may not fit in memory."""
     return is_array(x) and adapter_of(x).is_lazy_array(x)
@@ -90,13 +95,37 @@ def lazy_token(x: Array) -> str:
 
 
 def _auto(device: object) -> str:
-    """The backend ``"auto"`` picks: on ``device`` if given, else the first usable one."""
+    """The backend ``"auto"`` picks: the first usable one, or the first that has ``device``.
+
+    Without a device: CuPy when a CUDA GPU is usable, else NumPy.  With one
+    (``"cuda:1"``, ``"cpu"``): the first adapter in order of preference that is
+    usable and has that device, then any other that has it (PyTorch's CUDA when
+    CuPy is missing).
+
+    Raises
+    ------
+    BackendUnavailableError
+        When no usable backend has that GPU device; the message says why each
+        GPU library cannot, and which devices are usable.
+    """
     ranked = sorted(
         (a for a in adapters() if a.auto_rank is not None), key=lambda a: a.auto_rank or 0
     )
     if device is None:
         return next(a.name for a in ranked if a.info().available)
-    return next((a.name for a in ranked if a.has_device(device)), ranked[-1].name)
+    others = [a for a in adapters() if a.auto_rank is None]
+    for candidate in [*ranked, *others]:
+        if candidate.info().available and candidate.has_device(device):
+            return candidate.name
+    claimers = [a for a in ranked if a.claims_device(device)]
+    if not claimers:  # not a GPU: the host backend says which devices it has
+        return ranked[-1].name
+    usable = "; ".join(
+        f"{a.name}: {', '.join(a.info().devices)}" for a in adapters() if a.info().available
+    )
+    why = "; ".join(f"{a.name}: {a.info().reason or 'it has no such device'}" for a in claimers)
+    msg = f"device={device!r}: no backend usable here has it ({why}); usable here: {usable}"
+    raise BackendUnavailableError(msg)
 
 
 def resolve(backend: str | None = "auto", device: object = None) -> Placement:
@@ -252,6 +281,20 @@ def row_index(placement: Placement, order: np.ndarray) -> Array:
 def take_rows(placement: Placement, x: Array, order: np.ndarray) -> Array:
     """Rows ``order`` (a host integer array) of ``x``, gathered on ``x``'s device."""
     return placement.xp.take(x, row_index(placement, order), axis=0)
+
+
+def on_device(placement: Placement) -> contextlib.AbstractContextManager[Any]:
+    """A context in which new arrays and kernels go to ``placement``'s device.
+
+    Entered at the public boundaries (fit, predict, the public maths, a parity
+    run): CuPy otherwise computes on its current device, not the arrays'.
+    """
+    return placement.adapter.activate(placement.device)
+
+
+def device_scope(x: Array) -> contextlib.AbstractContextManager[Any]:
+    """:func:`on_device` for the placement of the array ``x``."""
+    return adapter_of(x).activate(device_of(x))
 
 
 def synchronize(placement: Placement) -> None:

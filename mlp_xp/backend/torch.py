@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -35,8 +36,17 @@ class TorchAdapter(Adapter):
         "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",  # 1 switches TF32 on for PyTorch's cuBLAS calls
     )
 
+    cuda_reason: str = ""
+    """Why CUDA is not usable although torch is: what asking for it warned."""
+
     def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
-        count = int(mod.cuda.device_count()) if mod.cuda.is_available() else 0
+        """The CPU, and each CUDA device unless asking for them warned (an old driver)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            count = int(mod.cuda.device_count()) if mod.cuda.is_available() else 0
+        if caught:
+            self.cuda_reason = f"{caught[0].category.__name__}: {caught[0].message}"
+            count = 0
         return ("cpu", *(f"cuda:{i}" for i in range(count)))
 
     def owns(self, x: object) -> bool:
@@ -56,8 +66,9 @@ class TorchAdapter(Adapter):
         if dev.type == "cuda":
             index = 0 if dev.index is None else dev.index
             if f"cuda:{index}" not in devices:
+                why = f" ({self.cuda_reason})" if self.cuda_reason else ""
                 msg = (
-                    f"{arg}={device!r}: torch sees no CUDA device {index} here; "
+                    f"{arg}={device!r}: torch sees no CUDA device {index} here{why}; "
                     f"usable torch devices are {', '.join(devices)}"
                 )
                 raise BackendUnavailableError(msg)
@@ -68,7 +79,12 @@ class TorchAdapter(Adapter):
         return str(device)
 
     def has_device(self, device: object) -> bool:
-        return False  # never picked for a device by "auto"
+        """A CUDA device torch can use: "auto" takes it when CuPy cannot."""
+        text = str(device)
+        if not text.startswith("cuda"):
+            return False
+        name = "cuda:0" if text == "cuda" else text
+        return name in self.info().devices
 
     def synchronize(self, device: Device) -> None:
         if device.type == "cuda":

@@ -6,9 +6,12 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from .._version import __version__
+from ..errors import PlacementWarning
 from .common import UsageError
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
@@ -27,6 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _note(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Show a warning as one line on stderr, without a source line."""
+    print(f"mlp-xp: note: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mlp-xp``.
 
@@ -41,7 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.rest = [*extra, *args.rest]
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", PlacementWarning)
+            warnings.showwarning = _note
+            return int(args.func(args))
     except KeyboardInterrupt:
         print("mlp-xp: interrupted", file=sys.stderr)
         return 130

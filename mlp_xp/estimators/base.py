@@ -23,6 +23,7 @@ from ..backend import (
     HOST_BACKEND,
     Array,
     Placement,
+    check_supported,
     device_name,
     dtype_name,
     float_dtype,
@@ -31,6 +32,7 @@ from ..backend import (
     is_lazy,
     is_placed,
     move,
+    on_device,
     placement_of,
     resolve,
     shard_rows,
@@ -92,12 +94,15 @@ class _BaseMLP(Hyperparameters):
         if self.backend is None and self.device is None and is_array(X):
             return placement_of(X)
         if self.backend is None:
-            return resolve(HOST_BACKEND, self.device)
+            # A device alone picks the backend that has it, as backend="auto" does.
+            return resolve(HOST_BACKEND if self.device is None else "auto", self.device)
         return resolve(self.backend, self.device)
 
     def _prepare_X(self, X: Any, placement: Placement, dtype: object) -> Array:
         """X as a finite 2-D float array in ``placement``."""
-        if not is_array(X):
+        if is_array(X):
+            check_supported(X, "X")
+        else:
             try:
                 X = np.asarray(X)
             except (ValueError, TypeError) as exc:
@@ -225,6 +230,25 @@ class _BaseMLP(Hyperparameters):
         else:
             placement = resolve(self.backend_, self.device_)
             dtype = self.dtype_
+        with on_device(placement):
+            self._train_on(
+                placement, X, y, dtype, first, sizes, optimizer, max_epochs, callback, stopping
+            )
+
+    def _train_on(
+        self,
+        placement: Placement,
+        X: Any,
+        y: Any,
+        dtype: str,
+        first: bool,
+        sizes: tuple[int, ...],
+        optimizer: Optimizer,
+        max_epochs: int,
+        callback: EpochCallback | None,
+        stopping: bool,
+    ) -> None:
+        """The training loop, on the placement's device."""
         Xd, Yd = self._training_arrays(X, y, placement, dtype, first)
         if first:
             self._start(placement, dtype, sizes, optimizer, Xd, Yd)
@@ -388,11 +412,12 @@ class _BaseMLP(Hyperparameters):
         self._check_fitted()
         where_in = placement_of(X) if is_array(X) else host_placement()
         placement = resolve(self.backend_, self.device_)
-        Xd = self._prepare_X(X, placement, self.dtype_)
-        self._check_n_features(Xd)
-        if self.x_scaler_ is not None:
-            Xd = self.x_scaler_.transform(Xd)
-        _, out = forward_output(placement.xp, self.params_, Xd, self._plan())
+        with on_device(placement):
+            Xd = self._prepare_X(X, placement, self.dtype_)
+            self._check_n_features(Xd)
+            if self.x_scaler_ is not None:
+                Xd = self.x_scaler_.transform(Xd)
+            _, out = forward_output(placement.xp, self.params_, Xd, self._plan())
         return out, where_in
 
     @staticmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 
 from .._version import __version__
 from ..backend import (
+    BackendUnavailableError,
     Placement,
     backend_info,
     device_name,
@@ -29,6 +31,7 @@ from ..backend import (
     resolve,
     to_host,
 )
+from ..errors import PlacementWarning
 from ..files import read_container, write_container
 from ..nn.layers import Layer
 from ..nn.optimizers import OPTIMIZERS
@@ -184,13 +187,32 @@ def _checked_metadata(file: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]
 
 
 def _where(meta: dict[str, Any], backend: str | None, device: object) -> Placement:
-    """Where the weights go: as asked, else where trained if usable here, else NumPy."""
+    """Where the weights go: as asked, else where trained if usable here, else nearest to it.
+
+    A model trained on a device this machine lacks (``torch`` ``cuda:0`` on a
+    laptop) goes to its backend's default device; one trained on a backend that
+    is not usable here goes to NumPy.  Either way a :class:`PlacementWarning`
+    says so, once.
+    """
     if backend is not None:
         return resolve(backend, device)
     trained = meta["trained_on"]
-    if backend_info(trained["backend"]).available:
-        return resolve(trained["backend"], trained["device"])
-    return host_placement()
+    name, where = trained["backend"], f"{trained['backend']} {trained['device']}"
+    info = backend_info(name)
+    if info.available:
+        try:
+            return resolve(name, trained["device"])
+        except BackendUnavailableError as exc:
+            placement = resolve(name)
+            why = str(exc)
+    else:
+        placement, why = host_placement(), info.reason
+    msg = (
+        f"the model was trained on {where}, which is not usable here ({why}); "
+        f"it is loaded on {placement.name} {device_name(placement)} instead"
+    )
+    warnings.warn(msg, PlacementWarning, stacklevel=3)
+    return placement
 
 
 def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placement) -> Any:

@@ -8,7 +8,7 @@ on every step, with no checks and no namespace lookup.
 
 from __future__ import annotations
 
-from ..backend import Array, Namespace, namespace_of
+from ..backend import Array, Namespace, device_scope, namespace_of
 from ..validation import check_nonnegative_float
 from .backprop import backward, forward_output, forward_trace
 from .checks import check_batch, check_params
@@ -100,7 +100,8 @@ def forward(
     xp, params = _namespace(params, X, None)
     plan = make_plan(activation, "squared_error", output)
     check_batch(xp, params, X, finite=False)
-    return forward_output(xp, params, X, plan)[1]
+    with device_scope(X):
+        return forward_output(xp, params, X, plan)[1]
 
 
 def loss(
@@ -132,9 +133,10 @@ def loss(
         A 0-d array of the dtype of ``X``, on its device.
     """
     xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
-    z, y_hat = forward_output(xp, params, X, plan)
-    value = plan.loss.value(xp, z, y_hat, Y)
-    return value + l2_penalty(xp, params, a, X.shape[0]) if a else value
+    with device_scope(X):
+        z, y_hat = forward_output(xp, params, X, plan)
+        value = plan.loss.value(xp, z, y_hat, Y)
+        return value + l2_penalty(xp, params, a, X.shape[0]) if a else value
 
 
 def gradients(
@@ -155,7 +157,8 @@ def gradients(
         ``Layer(dL/dW, dL/db)`` for each layer, shaped like ``params``.
     """
     xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
-    return grad(xp, params, X, Y, plan, a)
+    with device_scope(X):
+        return grad(xp, params, X, Y, plan, a)
 
 
 def step(
@@ -180,6 +183,7 @@ def step(
     """
     optimizer = sgd(learning_rate)
     xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
-    grads = grad(xp, params, X, Y, plan, a)
-    updates, _ = optimizer.update(grads, optimizer.init(params), params)
-    return apply_updates(params, updates)
+    with device_scope(X):
+        grads = grad(xp, params, X, Y, plan, a)
+        updates, _ = optimizer.update(grads, optimizer.init(params), params)
+        return apply_updates(params, updates)

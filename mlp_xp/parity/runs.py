@@ -33,6 +33,7 @@ from ..backend import (
     environment_report,
     from_host,
     host_placement,
+    on_device,
     take_rows,
     to_host,
 )
@@ -149,14 +150,16 @@ class _Run:
 
     def begin(self, problem: Problem, ref_vector: np.ndarray) -> None:
         """Measure the starting parameters against the reference's."""
-        self.params = start(problem, self.placement, self.dtype)[0]
+        with on_device(self.placement):
+            self.params = start(problem, self.placement, self.dtype)[0]
         self._measure(ref_vector)
 
     def advance(
         self, ref_vector: np.ndarray, activation: str, ref_signs: list[np.ndarray] | None
     ) -> None:
         """Take the next step and measure it; count sign flips when ``ref_signs`` is given."""
-        step = next(self.steps)
+        with on_device(self.placement):  # the run's generator computes on its device
+            step = next(self.steps)
         if ref_signs is not None:
             signs = _negative(self.params, step.X, activation)
             self.flips += sum(int(np.sum(a != b)) for a, b in zip(signs, ref_signs))
