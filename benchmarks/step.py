@@ -51,7 +51,8 @@ if _HERE not in sys.path:
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from typing import Any
 
 from cases import CASES
 from environment import environment
@@ -122,20 +123,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def write_json(report: Report, path: str) -> None:
-    """The whole report, rows with their per-round samples, as JSON (summarize.py reads it)."""
-    with open(path, "w") as handle:
-        json.dump(
-            {
-                "environment": report.environment,
-                "rows": [asdict(r) for r in report.rows],
-                "extras": report.extras,
-                "checks": report.checks,
-            },
-            handle,
-            indent=2,
-            default=str,
-        )
+def write_json(report: Report, path: str, partial: dict[str, int] | None = None) -> None:
+    """The whole report, rows with their per-round samples, as JSON (summarize.py reads it).
+
+    Written to a temporary file beside ``path`` and renamed over it, so that a
+    reader, or a run killed mid-write, never sees half a file.  ``partial`` (the
+    cases done so far, of how many) is added to the writes made during the run.
+    """
+    document: dict[str, Any] = {
+        "environment": report.environment,
+        "rows": [asdict(r) for r in report.rows],
+        "extras": report.extras,
+        "checks": report.checks,
+    }
+    if partial is not None:
+        document["partial"] = partial
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w") as handle:
+            json.dump(document, handle, indent=2, default=str)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_partial_json(report: Report, path: str, gpu: bool, done: int, of: int) -> None:
+    """The report so far, with the targets its rows can answer already, in ``path``.
+
+    Written before the first case and after every case, so that a run stopped by a
+    timeout leaves what it measured; the final write replaces it with the whole report.
+    """
+    sofar = replace(report, rows=list(report.rows), checks=list(report.checks))
+    evaluate_targets(sofar, gpu)
+    write_json(sofar, path, {"cases_done": done, "cases": of})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,13 +175,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     report = Report(environment())
-    for case in cases:
-        for dtype in dtypes:
-            print(f"... {case} {dtype}", file=sys.stderr, flush=True)
-            measure_case(case, dtype, args, report)
-            if not args.gpu and not args.no_fit:
-                measure_fit(case, dtype, report)
-                measure_memory(case, dtype, report)
+    todo = [(case, dtype) for case in cases for dtype in dtypes]
+    if args.json:
+        write_partial_json(report, args.json, args.gpu, 0, len(todo))
+    for done, (case, dtype) in enumerate(todo, 1):
+        print(f"... {case} {dtype}", file=sys.stderr, flush=True)
+        measure_case(case, dtype, args, report)
+        if not args.gpu and not args.no_fit:
+            measure_fit(case, dtype, report)
+            measure_memory(case, dtype, report)
+        if args.json:
+            write_partial_json(report, args.json, args.gpu, done, len(todo))
     evaluate_targets(report, args.gpu)
     print_report(report)
     if args.json:
