@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Sequence
 from typing import Any
 
-from .adapter import Numerics
+from .adapter import Adapter, Numerics
 from .numpy import blas
-from .registry import adapters
+from .registry import HOST_BACKEND, adapter, adapters
 
 # Environment variables that change what a float32 matmul computes in every CUDA library.
 _CUDA_ENV_VARS: tuple[str, ...] = (
@@ -22,14 +23,22 @@ _CUDA_ENV_VARS: tuple[str, ...] = (
 )
 
 
-def environment_report() -> dict[str, Any]:
+def environment_report(backends: Sequence[str] | None = None) -> dict[str, Any]:
     """The facts about this machine that change the numbers a backend computes.
+
+    Parameters
+    ----------
+    backends : sequence of str, optional
+        Describe only these backends (and NumPy, the host, always): their
+        versions, settings, GPUs and environment variables.  A fit records the
+        report of its own backend this way, without importing the others.  None
+        describes every backend mlp_xp knows.
 
     Returns
     -------
     dict
         ``python`` and ``platform``; ``versions`` of NumPy, array-api-compat and
-        every backend (None when not installed), plus the CUDA versions in use;
+        every backend described (None when not installed), plus the CUDA versions in use;
         ``blas``, NumPy's BLAS library; ``gpus``, the GPU names each GPU backend
         sees; ``settings``, each float32 matmul setting of PyTorch and CuPy;
         ``env``, the environment variables that override them; and
@@ -39,22 +48,22 @@ def environment_report() -> dict[str, Any]:
     versions: dict[str, str | None] = {}
     gpus: dict[str, list[str]] = {}
     settings: dict[str, object] = {}
-    found: list[tuple[Any, Numerics]] = []
+    found: list[tuple[Adapter, Numerics]] = []
     names = list(_CUDA_ENV_VARS)
-    for adapter in adapters():
-        info = adapter.info()
-        versions[adapter.name] = info.version if info.installed else None
-        names.extend(adapter.numerics_env)
+    for chosen in _described(backends):
+        info = chosen.info()
+        versions[chosen.name] = info.version if info.installed else None
+        names.extend(chosen.numerics_env)
         # An environment variable counts even where its library is missing.
-        numerics = adapter.numerics() if info.installed else Numerics()
+        numerics = chosen.numerics() if info.installed else Numerics()
         versions.update(numerics.versions)
         settings.update(numerics.settings)
         if numerics.gpus:
-            gpus[adapter.name] = numerics.gpus
-        found.append((adapter, numerics))
+            gpus[chosen.name] = numerics.gpus
+        found.append((chosen, numerics))
     env = {name: os.environ[name] for name in names if name in os.environ}
     reduced = [
-        line for adapter, numerics in found for line in adapter.reduced_precision(numerics, env)
+        line for chosen, numerics in found for line in chosen.reduced_precision(numerics, env)
     ]
     if env.get("NVIDIA_TF32_OVERRIDE") == "0" and reduced:
         reduced.append("(but NVIDIA_TF32_OVERRIDE=0 switches TF32 off in the CUDA libraries)")
@@ -68,3 +77,12 @@ def environment_report() -> dict[str, Any]:
         "env": env,
         "reduced_precision": reduced,
     }
+
+
+def _described(backends: Sequence[str] | None) -> list[Adapter]:
+    """The adapters a report describes: every one, or the host's and those named, once each."""
+    if backends is None:
+        return adapters()
+    listed = [backends] if isinstance(backends, str) else list(backends)
+    names = dict.fromkeys([HOST_BACKEND, *listed])
+    return [adapter(name) for name in names]

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import adapters, is_lazy, lazy_token, resolve, to_host
-from ..data.tables import Dataset, fingerprint, infer_task, load_data, split
+from ..backend import adapters, resolve, to_host
+from ..data.tables import Dataset, fingerprint, infer_task, load_data, same_data, split
 from ..errors import DivergenceError
 from ..estimators import MLPClassifier, MLPRegressor, load
 from .common import UsageError, description
@@ -80,13 +80,6 @@ def _load(args: argparse.Namespace) -> Dataset:
     X = lazy.X if chosen is not None and chosen.reads_lazy_sources else to_host(lazy.X)
     names = [f"x{j}" for j in range(X.shape[1])]
     return Dataset(X, y, names, "y", None, lazy.source, named=False)
-
-
-def _fingerprint(X: Any) -> str:
-    """The training features' fingerprint; for lazy data, that of their source and rows."""
-    if is_lazy(X):
-        return lazy_token(X)
-    return fingerprint(X)
 
 
 def _build(args: argparse.Namespace, task: str) -> MLPRegressor | MLPClassifier:
@@ -178,6 +171,8 @@ def _run(args: argparse.Namespace) -> int:
     train_rows, test_rows = split(len(data.X), args.test_fraction, args.seed)
     X_train, y_train = data.X[train_rows], data.y[train_rows]  # type: ignore[index]
     print_ = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    # For lazy data, the token of its source and rows: it is not read.
+    features = fingerprint(X_train)
 
     if args.resume:
         model = load(args.resume, backend=args.backend, device=args.device)
@@ -186,7 +181,7 @@ def _run(args: argparse.Namespace) -> int:
             msg = f"--resume {args.resume} holds an {type(model).__name__}, but this is {task}"
             raise ValueError(msg)
         info = getattr(model, "data_info_", None) or {}
-        if info.get("fingerprint") not in (None, _fingerprint(X_train)):
+        if not same_data(info.get("fingerprint"), X_train, features):
             msg = (
                 f"--resume {args.resume} was trained on other data ({info.get('source')}); "
                 "pass the same --data, --target, --test-fraction and --seed"
@@ -199,13 +194,14 @@ def _run(args: argparse.Namespace) -> int:
         model = _build(args, task)
 
     def save(path: str) -> None:
-        # fit() starts by clearing fitted attributes, so these are set just before saving.
+        # fit() starts by clearing fitted attributes, so these are set just before saving;
+        # fit records provenance_ itself, interrupted and diverged runs included.
         model.feature_names_in_ = data.feature_names if data.named else None
         model.target_name_ = data.target_name
         model.data_info_ = {
             "source": data.source,
             "task": task,
-            "fingerprint": _fingerprint(X_train),
+            "fingerprint": features,
             "test_fraction": args.test_fraction,
             "seed": args.seed,
         }

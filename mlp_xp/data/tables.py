@@ -15,8 +15,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..backend import is_lazy
 from ..seeds import seeded_split
 from .builtin import BMI_FEATURES, DATASETS, load_digits, make_bmi, make_xor
+from .fingerprint import fingerprint_array
 
 TASKS: tuple[str, ...] = ("auto", "regression", "classification")
 
@@ -258,6 +260,34 @@ def split(n_samples: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
     return seeded_split(n_samples, n_test, [seed, 3])
 
 
-def fingerprint(X: np.ndarray) -> str:
-    """A short hash of the training features, to check that --resume sees the same data."""
+def fingerprint(X: Any) -> dict[str, Any]:
+    """The training features' fingerprint, to check that --resume sees the same data.
+
+    See :func:`mlp_xp.data.fingerprint.fingerprint_array`; lazy features get the
+    token of their source and rows, and are not read.
+    """
+    return fingerprint_array(X)
+
+
+def same_data(stored: Any, X: Any, found: dict[str, Any] | None = None) -> bool:
+    """Whether ``X`` is the data that a fingerprint stored by ``mlp-xp train`` describes.
+
+    ``stored`` is a :func:`fingerprint`, or the string that files written before
+    it held: 16 hex digits of the sha256 of a float64 copy (a lazy array's token
+    for lazy data).  None (no fingerprint stored) matches any data.  ``found`` is
+    X's fingerprint when the caller has it already.
+    """
+    if stored is None:
+        return True
+    if found is None:
+        found = fingerprint(X)
+    if isinstance(stored, dict):
+        return bool(stored.get("sha256") == found["sha256"])
+    if stored == found["sha256"]:  # the token of lazy data, stored as is
+        return True
+    return not is_lazy(X) and stored == _float64_sha16(X)
+
+
+def _float64_sha16(X: Any) -> str:
+    """The fingerprint of files written before: a short hash of a float64 copy of X."""
     return hashlib.sha256(np.ascontiguousarray(X, dtype=np.float64).tobytes()).hexdigest()[:16]

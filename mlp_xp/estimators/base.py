@@ -57,6 +57,7 @@ from ..training import (
 )
 from .params import Hyperparameters
 from .persistence import save_model
+from .provenance import end_segment, ending, start_segment, with_segment
 from .scaling import Scaler
 
 EpochCallback = Callable[[dict[str, Any]], None]
@@ -84,6 +85,7 @@ class _BaseMLP(Hyperparameters):
     feature_names_in_: list[str] | None
     target_name_: str | None
     data_info_: dict[str, Any] | None
+    provenance_: dict[str, Any]
     _state: dict[str, Any]
     _y_1d: bool
 
@@ -187,6 +189,11 @@ class _BaseMLP(Hyperparameters):
             Called after every epoch with a dict holding ``epoch``, ``loss``,
             ``val_loss`` and ``epochs``; used by the command line's progress bar.
 
+        Every call adds a segment to ``provenance_`` (see
+        :mod:`mlp_xp.estimators.provenance`): its epochs, steps, how it ended,
+        where it ran and a fingerprint of ``X`` and ``y``; without ``resume``
+        the record starts afresh.
+
         Returns
         -------
         self
@@ -196,13 +203,22 @@ class _BaseMLP(Hyperparameters):
         elif not hasattr(self, "params_"):
             msg = "resume=True needs a fitted or loaded model; call fit without resume first"
             raise ValueError(msg)
-        self._train(X, y, max_epochs=self.epochs, callback=callback)
+        kind = "resume" if resume else "fit"
+        self._train(X, y, kind=kind, max_epochs=self.epochs, callback=callback)
         return self
 
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> None:
         """Train one epoch on ``X`` and ``y``, starting from the current weights."""
         epochs = getattr(self, "n_epochs_", 0) + 1
-        self._train(X, y, max_epochs=epochs, callback=None, stopping=False, classes=classes)
+        self._train(
+            X,
+            y,
+            kind="partial_fit",
+            max_epochs=epochs,
+            callback=None,
+            stopping=False,
+            classes=classes,
+        )
 
     def _reset(self) -> None:
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
@@ -214,12 +230,13 @@ class _BaseMLP(Hyperparameters):
         X: Any,
         y: Any,
         *,
+        kind: str,
         max_epochs: int,
         callback: EpochCallback | None,
         stopping: bool = True,
         classes: Any = None,
     ) -> None:
-        """The training loop, shared by fit, fit(resume=True) and partial_fit."""
+        """The training loop, shared by fit, fit(resume=True) and partial_fit (``kind``)."""
         sizes, optimizer = self._check_params()
         first = not hasattr(self, "params_")
         if first:
@@ -231,27 +248,34 @@ class _BaseMLP(Hyperparameters):
             placement = resolve(self.backend_, self.device_)
             dtype = self.dtype_
         with on_device(placement):
-            self._train_on(
-                placement, X, y, dtype, first, sizes, optimizer, max_epochs, callback, stopping
+            Xd, Yd = self._training_arrays(X, y, placement, dtype, first)
+            if first:
+                self._start(placement, dtype, sizes, optimizer, Xd, Yd)
+            segment = start_segment(
+                kind,
+                placement=placement,
+                dtype=dtype,
+                X=X,
+                y=y,
+                start_epoch=self.n_epochs_,
+                max_epochs=max_epochs,
+                shuffle=self._shuffle_mode(placement),
+                classes=classes,
             )
+            self._train_on(placement, Xd, Yd, optimizer, max_epochs, callback, stopping, segment)
 
     def _train_on(
         self,
         placement: Placement,
-        X: Any,
-        y: Any,
-        dtype: str,
-        first: bool,
-        sizes: tuple[int, ...],
+        Xd: Array,
+        Yd: Array,
         optimizer: Optimizer,
         max_epochs: int,
         callback: EpochCallback | None,
         stopping: bool,
+        segment: dict[str, Any],
     ) -> None:
-        """The training loop, on the placement's device."""
-        Xd, Yd = self._training_arrays(X, y, placement, dtype, first)
-        if first:
-            self._start(placement, dtype, sizes, optimizer, Xd, Yd)
+        """The training loop, on the placement's device; ``segment`` records how it went."""
         state = getattr(self, "_state", None) or {}
         data = self._scaled(placement, Xd, Yd, split=self.early_stopping and stopping)
         n = int(data[0].shape[0])
@@ -259,6 +283,7 @@ class _BaseMLP(Hyperparameters):
             min(int(self.batch_size), n), self._shuffle_mode(placement), state["rng"]
         )
         rule = Stopping(state, float(self.tol), int(self.patience))
+        steps, stopped = 0, False
         try:
             for epoch in run_epochs(
                 placement,
@@ -273,6 +298,7 @@ class _BaseMLP(Hyperparameters):
             ):
                 check_diverged(epoch, self.n_epochs_, self.learning_rate)
                 self._commit(state, epoch)
+                steps += epoch.steps
                 if callback is not None:
                     callback(
                         {
@@ -287,17 +313,32 @@ class _BaseMLP(Hyperparameters):
                     if best:
                         self.best_epoch_ = self.n_epochs_
                     if stop:
+                        stopped = True
                         break
-        except KeyboardInterrupt:
+        except BaseException as exc:
             # Keep the state of the last complete epoch, so that the checkpoint the
             # caller saves resumes exactly; then let the interrupt through.
-            self.interrupted_ = True
+            if isinstance(exc, KeyboardInterrupt):
+                self.interrupted_ = True
+            self._record(segment, ending(exc, stopped), steps, None)
             raise
         finally:
             self._state = state
-        if self.early_stopping and stopping and state["best"] is not None:
+        kept_best = self.early_stopping and stopping and state["best"] is not None
+        if kept_best:
             self.params_ = state["best"]
         self.interrupted_ = False
+        best_epoch = getattr(self, "best_epoch_", None) if kept_best else None
+        self._record(segment, ending(None, stopped), steps, best_epoch)
+
+    def _record(
+        self, segment: dict[str, Any], ended: str, steps: int, best_epoch: int | None
+    ) -> None:
+        """Add the call's segment, now ended, to ``provenance_``."""
+        end_segment(
+            segment, ended=ended, end_epoch=self.n_epochs_, steps=steps, best_epoch=best_epoch
+        )
+        self.provenance_ = with_segment(getattr(self, "provenance_", None), segment)
 
     def _training_arrays(
         self, X: Any, y: Any, placement: Placement, dtype: str, first: bool

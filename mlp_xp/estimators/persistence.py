@@ -2,8 +2,9 @@
 
 A model file holds host copies of every array (weights, scaling statistics,
 optimizer state, early-stopping best weights) and a JSON document with the
-architecture, hyperparameters, classes, history and the state needed to resume
-training.  :mod:`mlp_xp.files` writes it atomically, in either container.
+architecture, hyperparameters, classes, history, provenance (how and on what
+data it was trained) and the state needed to resume training.
+:mod:`mlp_xp.files` writes it atomically, in either container.
 
 Nothing device-specific is stored, so a model trained on CuPy loads on a laptop
 without CuPy, and the reverse.
@@ -154,6 +155,8 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
         "feature_names": getattr(model, "feature_names_in_", None),
         "target_name": getattr(model, "target_name_", None),
         "data": getattr(model, "data_info_", None),
+        # How it was trained, segment by segment (see provenance.py); files before have none.
+        "provenance": getattr(model, "provenance_", None),
         "history": model.history_,
         "loss": getattr(model, "loss_", None),
         "training": training,
@@ -246,6 +249,8 @@ def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placeme
         model.target_name_ = meta["target_name"]
     if meta.get("data") is not None:
         model.data_info_ = dict(meta["data"])
+    if meta.get("provenance") is not None:
+        model.provenance_ = dict(meta["provenance"])
     model.history_ = meta["history"]
     model.loss_ = meta.get("loss")
     _restore_training(model, meta, arrays, where)

@@ -34,6 +34,8 @@ class Epoch(NamedTuple):
     """The mean training loss per sample, with the L2 term."""
     val_loss: float | None
     """The validation loss without the L2 term, or None without a validation set."""
+    steps: int
+    """How many optimizer steps (mini-batches) the epoch took."""
 
 
 class Batches(NamedTuple):
@@ -94,7 +96,7 @@ def run_epochs(
             values = to_host(xp.stack([xp.asarray(v) for v in losses])).tolist()
             loss = epoch_loss(values[: len(rows)], rows)
             val_loss = float(values[-1]) if X_val is not None else None
-            yield Epoch(params, state, position, loss, val_loss)
+            yield Epoch(params, state, position, loss, val_loss, len(rows))
 
 
 def check_diverged(epoch: Epoch, completed: int, learning_rate: float) -> None:

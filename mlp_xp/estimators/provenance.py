@@ -1,0 +1,107 @@
+"""What a fitted model records about how it was trained: its provenance (estimator layer).
+
+Every call that trains (``fit``, ``fit(resume=True)``, ``partial_fit``) adds one
+segment to the model's ``provenance_``: which epochs it ran, how many optimizer
+steps, how it ended, where (backend, device, dtype, the machine's numerics) and
+on which data (a fingerprint of ``X`` and ``y`` as the call received them).
+``mlp_xp.verify`` replays the segments on a reference backend.  The record is
+plain JSON; ``save`` writes it into the model file's metadata, ``load`` reads it back.
+
+::
+
+    provenance_ = {
+        "data": {"X": FP, "y": FP},          # the first segment's data
+        "segments": [{"kind", "start_epoch", "end_epoch", "max_epochs", "steps",
+                      "ended", "best_epoch", "backend", "device", "dtype",
+                      "shuffle", "mlp_xp_version", "environment", "data", "classes"}, ...],
+    }
+
+with ``FP`` a :func:`mlp_xp.data.fingerprint.fingerprint_array`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..backend import Placement, device_name, environment_report
+from ..data.fingerprint import fingerprint_array
+from ..errors import DivergenceError
+
+KINDS: tuple[str, ...] = ("fit", "resume", "partial_fit")
+"""The calls that add a segment."""
+ENDINGS: tuple[str, ...] = ("completed", "stopped", "interrupted", "diverged")
+"""How a segment ends: out of epochs, by the stopping rule, by an exception, by divergence."""
+
+
+def start_segment(
+    kind: str,
+    *,
+    placement: Placement,
+    dtype: str,
+    X: Any,
+    y: Any,
+    start_epoch: int,
+    max_epochs: int,
+    shuffle: str | None,
+    classes: Any = None,
+) -> dict[str, Any]:
+    """A new segment, before its first epoch; :func:`end_segment` fills in how it ended.
+
+    ``X`` and ``y`` are the arrays the call received, before any scaling;
+    ``shuffle`` is the mode the epochs use ("rows", "batches" or None), which
+    ``shuffle=True`` leaves to the backend.
+    """
+    return {
+        "kind": kind,
+        "start_epoch": int(start_epoch),
+        "end_epoch": int(start_epoch),
+        "max_epochs": int(max_epochs),
+        "steps": 0,
+        "ended": "interrupted",
+        "best_epoch": None,
+        "backend": placement.name,
+        "device": device_name(placement),
+        "dtype": dtype,
+        "shuffle": shuffle,
+        "mlp_xp_version": __version__,
+        "environment": environment_report([placement.name]),
+        "data": {"X": fingerprint_array(X), "y": fingerprint_array(y)},
+        "classes": None if classes is None else np.asarray(classes).tolist(),
+    }
+
+
+def ending(exc: BaseException | None, stopped: bool) -> str:
+    """How a segment ended: from the exception that ended it, or whether the rule stopped it."""
+    if exc is None:
+        return "stopped" if stopped else "completed"
+    if isinstance(exc, DivergenceError):
+        return "diverged"
+    # KeyboardInterrupt, or anything else raised from a callback or a step.
+    return "interrupted"
+
+
+def end_segment(
+    segment: dict[str, Any], *, ended: str, end_epoch: int, steps: int, best_epoch: int | None
+) -> None:
+    """Fill in how ``segment`` ended."""
+    segment.update(
+        ended=ended,
+        end_epoch=int(end_epoch),
+        steps=int(steps),
+        best_epoch=None if best_epoch is None else int(best_epoch),
+    )
+
+
+def with_segment(provenance: dict[str, Any] | None, segment: dict[str, Any]) -> dict[str, Any]:
+    """``provenance`` with ``segment`` appended; a new record when there is none yet.
+
+    A model loaded from a file written before provenance was recorded starts its
+    record at the segment that resumes it (``segments[0]["start_epoch"] > 0``).
+    """
+    if not provenance:
+        return {"data": copy.deepcopy(segment["data"]), "segments": [segment]}
+    return {**provenance, "segments": [*provenance.get("segments", []), segment]}
