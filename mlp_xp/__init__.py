@@ -16,10 +16,12 @@ from .nn.layers import Layer, Params
 from .nn.lecture import gradient_descent_step
 from .nn.network import forward, gradients, loss, step
 from .nn.optimizers import Optimizer, adam, apply_updates, momentum, sgd
+from .verify import CompareReport, VerifyReport, compare, verify
 
 __all__ = [
     "BackendInfo",
     "BackendUnavailableError",
+    "CompareReport",
     "DivergenceError",
     "Layer",
     "MLPClassifier",
@@ -28,10 +30,12 @@ __all__ = [
     "Optimizer",
     "Params",
     "PlacementWarning",
+    "VerifyReport",
     "__version__",
     "adam",
     "apply_updates",
     "available_backends",
+    "compare",
     "forward",
     "gradient_descent_step",
     "gradients",
@@ -44,4 +48,5 @@ __all__ = [
     "step",
     "to_backend",
     "to_host",
+    "verify",
 ]

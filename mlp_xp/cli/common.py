@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,3 +79,21 @@ def features_for(model: Any, data: Dataset) -> np.ndarray:
         )
         raise ValueError(msg)
     return X
+
+
+def writable_output(flag: str, path: str) -> None:
+    """Refuse an output path before any work: a missing directory, a directory, no write access.
+
+    Raises
+    ------
+    UsageError
+        Naming the flag and the user's path.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: the directory {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"{flag} {path}: not writable")

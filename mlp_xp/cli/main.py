@@ -16,7 +16,16 @@ from .common import UsageError
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
-COMMANDS: tuple[str, ...] = ("train", "predict", "evaluate", "parity", "bench", "info")
+COMMANDS: tuple[str, ...] = (
+    "train",
+    "predict",
+    "evaluate",
+    "verify",
+    "compare",
+    "parity",
+    "bench",
+    "info",
+)
 """Subcommands, each a module of this package with a ``register(subparsers)``."""
 
 

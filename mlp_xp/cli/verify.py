@@ -1,0 +1,97 @@
+"""``mlp-xp verify MODEL --data FILE``: replay the model's training on NumPy and compare.
+
+The data is read as ``mlp-xp train`` read it, with the held-out split the model
+file records, and checked against the training data's fingerprint first.  Exit
+status: 0 within tolerance, 1 not, 2 bad usage or other data.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..backend import FLOAT_DTYPES, HOST_BACKEND
+from ..data.tables import load_data, split
+from ..estimators import load
+from ..plotting import require_matplotlib
+from ..verify import verify
+from .common import UsageError, description, features_for, writable_output
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``verify`` to the ``mlp-xp`` parser."""
+    p = sub.add_parser(
+        "verify",
+        help="replay a model's training on a reference backend and say whether it agrees",
+        description=description(__doc__),
+    )
+    p.add_argument("model", help="a model file written by mlp-xp train --out, or by model.save")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="the data it was trained on: bmi, xor, digits, a CSV or .npz (required)",
+    )
+    p.add_argument(
+        "--target", default=None, help="the CSV column to predict (default: as recorded, or last)"
+    )
+    p.add_argument(
+        "--against",
+        default=HOST_BACKEND,
+        metavar="BACKEND[:DEVICE]",
+        help="the reference backend to replay on (default: %(default)s)",
+    )
+    p.add_argument(
+        "--dtype",
+        default=None,
+        choices=FLOAT_DTYPES,
+        help="the replay dtype that decides (default: the model's own; float64 is shown beside)",
+    )
+    p.add_argument("--json", default=None, help="write the report as JSON here (default: none)")
+    p.add_argument("--plot", default=None, help="draw the deviations to this PNG (default: none)")
+    p.add_argument(
+        "--report", default=None, help="write a Markdown verification report (default: none)"
+    )
+    p.set_defaults(func=run)
+
+
+def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """X and y as ``mlp-xp train`` gave them to ``fit``: the recorded split, columns by name."""
+    info = getattr(model, "data_info_", None) or {}
+    target = args.target or getattr(model, "target_name_", None)
+    data = load_data(args.data, target=target)
+    X, y = features_for(model, data), data.y
+    if "test_fraction" in info and "seed" in info:
+        rows, _ = split(len(X), float(info["test_fraction"]), int(info["seed"]))
+        X, y = X[rows], y[rows]  # type: ignore[index]
+    return X, y
+
+
+def parse_target(spec: str) -> tuple[str, str | None]:
+    """``"torch:cuda"`` into ``("torch", "cuda")``."""
+    name, _, device = spec.partition(":")
+    if not name:
+        raise UsageError(f"--against {spec!r}: write BACKEND or BACKEND:DEVICE, e.g. numpy")
+    return name, device or None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify, print the verdict, write what was asked for; 0 pass, 1 fail."""
+    for flag, path in (("--json", args.json), ("--plot", args.plot), ("--report", args.report)):
+        if path is not None:
+            writable_output(flag, path)
+    if args.plot is not None:
+        require_matplotlib()
+    backend, device = parse_target(args.against)
+    model = load(args.model)
+    X, y = training_rows(model, args)
+    report = verify(model, X, y, against=backend, device=device, dtype=args.dtype)
+    print(report.format())
+    if args.json is not None:
+        from ..files import atomic_write
+
+        atomic_write(args.json, report.to_json().encode())
+    if args.plot is not None:
+        report.plot(args.plot)
+    if args.report is not None:
+        report.write_markdown(args.report)
+    return 0 if report.passed else 1

@@ -1,0 +1,92 @@
+"""The recorded training, run again on a reference backend, segment by segment (verify layer).
+
+Training is deterministic given its recipe: the seed fixes the initial weights,
+the validation split and every epoch's batch order, all drawn on the host.  A
+replay therefore builds a fresh estimator with the model's hyperparameters on
+the reference backend and runs each recorded segment (a fit, each resume, each
+``partial_fit``) again, stopping where the segment stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any, NamedTuple
+
+from ..errors import DivergenceError
+
+
+class _SegmentEnd(Exception):
+    """Raised by the replay's callback at the epoch where a recorded segment ended."""
+
+
+class Replay(NamedTuple):
+    """A replayed model, what the replay cost, and where it ended otherwise than recorded."""
+
+    model: Any
+    seconds: float
+    mismatches: list[str]
+    """One line per segment whose replay stopped at another epoch than the original."""
+
+
+def _stop_at(epoch: int) -> Any:
+    """A fit callback that ends the fit once ``epoch`` is complete."""
+
+    def callback(info: dict[str, Any]) -> None:
+        if info["epoch"] >= epoch:
+            raise _SegmentEnd
+
+    return callback
+
+
+def replay(
+    model: Any,
+    X: Any,
+    y: Any,
+    provenance: dict[str, Any],
+    *,
+    backend: str,
+    device: object,
+    dtype: str,
+) -> Replay:
+    """Train ``model``'s recipe again on ``backend``/``device`` in ``dtype``, as recorded.
+
+    Segments that were interrupted, or diverged after their last complete epoch,
+    are stopped after that epoch, so that their state (the last epoch's weights,
+    not the early-stopping best) is what the next segment resumes from, as it
+    was in the original run.
+    """
+    params = model.get_params()
+    params.update(backend=backend, device=device, dtype=dtype)
+    again = type(model)(**params)
+    mismatches: list[str] = []
+    start = time.perf_counter()
+    for i, segment in enumerate(provenance["segments"]):
+        end = int(segment["end_epoch"])
+        # The same epoch orders: shuffle=True means what the training backend chose.
+        if "shuffle" in segment:
+            mode = segment["shuffle"]
+            again.set_params(shuffle=False if mode is None else mode)
+        if segment["kind"] == "partial_fit":
+            classes = segment.get("classes")
+            if classes is None:
+                again.partial_fit(X, y)
+            else:
+                again.partial_fit(X, y, classes=classes)
+            continue
+        # Up to the recorded end and no further: a run that stopped by its rule
+        # is compared at the same epoch even if the replay's rule would go on.
+        again.set_params(epochs=end)
+        cut = segment["ended"] in ("interrupted", "diverged")
+        with contextlib.suppress(_SegmentEnd, DivergenceError):
+            again.fit(
+                X, y, resume=segment["kind"] == "resume", callback=_stop_at(end) if cut else None
+            )
+        done = int(again.n_epochs_)
+        if done != end:
+            mismatches.append(
+                f"segment {i + 1} ({segment['kind']}): the replay stopped after epoch {done}, "
+                f"the model after epoch {end}"
+            )
+    again.set_params(epochs=int(model.epochs), shuffle=model.shuffle)
+    return Replay(again, time.perf_counter() - start, mismatches)

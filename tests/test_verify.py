@@ -1,0 +1,196 @@
+"""mlp_xp.verify and mlp_xp.compare: a model against a replay of its training, or another model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+import mlp_xp
+from mlp_xp import MLPClassifier, MLPRegressor, backend
+from mlp_xp.cli import main
+from mlp_xp.data.builtin import make_bmi, make_xor
+
+BACKENDS = [
+    "numpy",
+    pytest.param(
+        "array_api_strict",
+        marks=pytest.mark.skipif(
+            not backend.backend_info("array_api_strict").available,
+            reason="array_api_strict missing",
+        ),
+    ),
+    pytest.param(
+        "torch",
+        marks=pytest.mark.skipif(
+            not backend.backend_info("torch").available, reason="torch is not installed"
+        ),
+    ),
+    pytest.param(
+        "dask",
+        marks=pytest.mark.skipif(
+            not backend.backend_info("dask").available, reason="dask is not installed"
+        ),
+    ),
+]
+
+
+def _data(n: int = 300):
+    return make_bmi(n, seed=7)
+
+
+def _regressor(**kw):
+    settings = {"hidden_layer_sizes": (6,), "epochs": 6, "batch_size": 50}
+    settings.update(learning_rate=0.01, dtype="float32")
+    settings.update(kw)
+    return MLPRegressor(**settings)
+
+
+@pytest.mark.parametrize("where", BACKENDS)
+def test_a_model_trained_on_any_backend_verifies(where):
+    X, y = _data()
+    model = _regressor(backend=where).fit(X, y)
+    report = mlp_xp.verify(model, X, y)
+    assert report.passed, report.format()
+    assert set(report.verdicts) == {"float32", "float64"}
+    assert report.verdict.deviation.weights <= report.verdict.limit
+    if where == "numpy":
+        assert report.verdict.deviation.weights == 0.0  # the same code on the same backend
+    assert json.loads(report.to_json())["passed"] is True
+
+
+def test_a_planted_weight_change_fails_and_says_where():
+    X, y = _data()
+    model = _regressor().fit(X, y)
+    W = np.array(model.params_[1].W)
+    W[0, 3] += 0.01
+    model.params_ = (model.params_[0], mlp_xp.Layer(W, model.params_[1].b))
+    report = mlp_xp.verify(model, X, y)
+    assert not report.passed
+    text = report.format()
+    assert "layer 1 W[0, 3]" in text
+    assert report.verdict.deviation.worst.index == [0, 3]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda X, y: (X[::-1], y[::-1]), "another order"),
+        (lambda X, y: (X + 1.0, y), "not the training data"),
+        (lambda X, y: (X[:, :1], y), "shape"),
+        (lambda X, y: (X, y[:-1]), "shape"),
+        (lambda X, y: (X.astype(np.float32), y), "dtype"),
+    ],
+)
+def test_other_data_is_refused_naming_what_differs(change, message):
+    X, y = _data()
+    model = _regressor(epochs=2).fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        mlp_xp.verify(model, *change(X, y))
+
+
+class _Interrupt:
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def __call__(self, info):
+        if info["epoch"] == self.at:
+            raise KeyboardInterrupt
+
+
+def test_resumed_and_early_stopped_models_verify(tmp_path):
+    X, y = _data(400)
+    model = _regressor(epochs=8, early_stopping=True, patience=3)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y, callback=_Interrupt(at=3))
+    path = tmp_path / "ckpt.npz"
+    model.save(path)
+    resumed = mlp_xp.load(path).fit(X, y, resume=True)
+    kinds = [s["kind"] for s in resumed.provenance_["segments"]]
+    assert kinds == ["fit", "resume"]
+    report = mlp_xp.verify(resumed, X, y)
+    assert report.passed, report.format()
+    assert report.verdict.deviation.weights == 0.0
+
+
+def test_a_classifier_with_string_labels_verifies():
+    X, y = make_xor(200, seed=2)
+    labels = np.array(["even", "odd"])[y]
+    model = MLPClassifier((4,), epochs=5, batch_size=40, learning_rate=0.05).fit(X, labels)
+    report = mlp_xp.verify(model, X, labels)
+    assert report.passed, report.format()
+    assert report.verdict.deviation.predictions["labels_differ"] == 0
+
+
+def test_compare_two_backends_and_refuse_other_recipes():
+    if not backend.backend_info("torch").available:
+        pytest.skip("torch is not installed")
+    X, y = _data()
+    a = _regressor().fit(X, y)
+    b = _regressor(backend="torch").fit(X, y)
+    report = mlp_xp.compare(a, b, X, y)
+    assert report.passed, report.format()
+    with pytest.raises(ValueError, match="learning_rate"):
+        mlp_xp.compare(a, _regressor(learning_rate=0.02).fit(X, y), X, y)
+
+
+def test_compare_fails_on_a_planted_change():
+    X, y = _data()
+    a = _regressor().fit(X, y)
+    b = _regressor().fit(X, y)
+    W = np.array(b.params_[0].W)
+    W[2, 1] -= 0.01
+    b.params_ = (mlp_xp.Layer(W, b.params_[0].b), b.params_[1])
+    assert not mlp_xp.compare(a, b, X, y).passed
+
+
+def _one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_the_command_line_flow(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    args = ["--epochs", "3", "--hidden", "6", "--quiet", "--out"]
+    assert main(["train", *args, str(model)]) == 0
+    assert main(["train", "--backend", "numpy", *args, str(tmp_path / "b.npz")]) == 0
+    capsys.readouterr()
+    out_json, out_md = tmp_path / "v.json", tmp_path / "v.md"
+    code = main(
+        ["verify", str(model), "--data", "bmi", "--json", str(out_json), "--report", str(out_md)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "PASS" in out
+    assert json.loads(out_json.read_text())["passed"] is True
+    text = out_md.read_text()
+    assert "**Verdict: PASS**" in text
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert "data:image/png;base64," in text
+    assert main(["compare", str(model), str(tmp_path / "b.npz"), "--data", "bmi"]) == 0
+    capsys.readouterr()
+    # Other data: exit 2, one line.
+    assert main(["verify", str(model), "--data", "xor"]) == 2
+    assert "verify" not in _one_line_error(capsys.readouterr().err).split(":")[0]
+    # An output path in a missing directory is refused before any work.
+    assert (
+        main(["verify", str(model), "--data", "bmi", "--json", str(tmp_path / "no/v.json")]) == 2
+    )
+    assert "does not exist" in _one_line_error(capsys.readouterr().err)
+
+
+def test_the_command_line_fails_a_planted_change(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    assert main(["train", "--epochs", "2", "--hidden", "6", "--quiet", "--out", str(path)]) == 0
+    model = mlp_xp.load(path)
+    W = np.array(model.params_[0].W)
+    W[0, 0] += 0.01
+    model.params_ = (mlp_xp.Layer(W, model.params_[0].b), *model.params_[1:])
+    model.save(path)
+    capsys.readouterr()
+    assert main(["verify", str(path), "--data", "bmi"]) == 1
+    assert "FAIL" in capsys.readouterr().out
