@@ -4,6 +4,39 @@ from __future__ import annotations
 
 from ..backend import Array, Placement, materialize
 
+STATS_BLOCK_BYTES = 2**22
+"""Rows are summed this many float64 bytes at a time, so no full float64 copy is made."""
+
+
+def _column_stats(placement: Placement, a: Array) -> tuple[Array, Array]:
+    """Mean and standard deviation of each column, summed in float64, cast to a's dtype.
+
+    A float32 reduction over axis 0 adds the rows one after another (NumPy's
+    pairwise summation runs along the fast axis only): for 4000 heights around
+    1.7 m its mean was 1e-5 standard deviations off, an offset of every scaled
+    input that training then follows (a NumPy float32 model ended 1e-3 from
+    float64 after 12,600 steps, PyTorch's, which accumulates in float64, 4e-6).
+    So the sums run in float64 where the backend has it, over blocks of rows
+    (a lazy backend casts chunk by chunk itself).  Two passes: the mean, then
+    the squared deviations from it.
+    """
+    xp, device = placement.xp, placement.device
+    wide = xp.float64 if "float64" in placement.adapter.float_dtypes(device) else a.dtype
+    n, width = int(a.shape[0]), int(a.shape[1])
+    if placement.adapter.lazy:
+        blocks = [xp.astype(a, wide)]
+    else:
+        rows = max(1, STATS_BLOCK_BYTES // (8 * max(1, width)))
+        blocks = [xp.astype(a[i : min(i + rows, n), ...], wide) for i in range(0, n, rows)]
+    total = sum((xp.sum(b, axis=0) for b in blocks[1:]), xp.sum(blocks[0], axis=0))
+    mean = total / n
+    squares = sum(
+        (xp.sum((b - mean) ** 2, axis=0) for b in blocks[1:]),
+        xp.sum((blocks[0] - mean) ** 2, axis=0),
+    )
+    std = xp.sqrt(squares / n)
+    return xp.astype(mean, a.dtype), xp.astype(std, a.dtype)
+
 
 class Scaler:
     """Mean and standard deviation of columns, kept on the training device."""
@@ -16,8 +49,7 @@ class Scaler:
     def fit(cls, placement: Placement, a: Array) -> Scaler:
         """The column statistics of ``a``, shape (n_samples, n_columns)."""
         xp = placement.xp
-        mean = xp.mean(a, axis=0)
-        std = xp.std(a, axis=0)
+        mean, std = _column_stats(placement, a)
         # A constant column has std 0: leave it unscaled rather than divide by 0.
         scale = xp.where(std > 0, std, 1.0)
         # Computed once, now: on a lazy backend every step that scales a batch
