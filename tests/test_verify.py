@@ -194,3 +194,32 @@ def test_the_command_line_fails_a_planted_change(tmp_path, capsys):
     capsys.readouterr()
     assert main(["verify", str(path), "--data", "bmi"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"optimizer": "sgd", "alpha": 0.01},
+        {"optimizer": "momentum", "scale": False},
+        {"optimizer": "nesterov", "shuffle": False},
+        {"optimizer": "adam", "dtype": "float64", "early_stopping": True},
+    ],
+)
+def test_every_optimizer_l2_and_scaling_verify(settings):
+    X, y = _data()
+    model = _regressor(**settings).fit(X, y)
+    report = mlp_xp.verify(model, X, y)
+    assert report.passed, report.format()
+    assert report.verdict.deviation.weights == 0.0
+
+
+def test_a_dask_model_on_lazy_data_is_replayed_on_dask():
+    if not backend.backend_info("dask").available:
+        pytest.skip("dask is not installed")
+    da = pytest.importorskip("dask.array")
+    X, y = _data(400)
+    Xd, yd = da.from_array(X, chunks=(100, 2)), da.from_array(y, chunks=100)
+    model = _regressor(backend="dask", batch_size=100, epochs=2).fit(Xd, yd)
+    report = mlp_xp.verify(model, Xd, yd)
+    assert report.against == "dask"
+    assert report.passed, report.format()

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import BACKEND_CHOICES, HOST_BACKEND
-from ..data.tables import Dataset
+from ..backend import BACKEND_CHOICES, HOST_BACKEND, to_host
+from ..data.tables import Dataset, load_data
 
 
 class UsageError(ValueError):
@@ -97,3 +97,21 @@ def writable_output(flag: str, path: str) -> None:
         raise UsageError(f"{flag} {path}: the directory {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise UsageError(f"{flag} {path}: not writable")
+
+
+def read_data(source: str, target: str | None, *, lazy: bool) -> Dataset:
+    """A data set as ``mlp-xp train`` reads it: a file into memory, or a directory lazily.
+
+    A directory's targets (one value per row) are read into memory, since labels
+    are encoded and the task is inferred on the host; its features stay lazy when
+    ``lazy`` (a backend that reads sources chunk by chunk), else they are read.
+    """
+    if not Path(str(source)).is_dir():
+        return load_data(source, target=target)
+    from ..cluster.sources import open_dataset
+
+    found = open_dataset(source)
+    y = to_host(found.y)
+    X = found.X if lazy else to_host(found.X)
+    names = [f"x{j}" for j in range(X.shape[1])]
+    return Dataset(X, y, names, "y", None, found.source, named=False)

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import adapters, resolve, to_host
-from ..data.tables import Dataset, fingerprint, infer_task, load_data, same_data, split
+from ..backend import adapters, resolve
+from ..data.tables import Dataset, fingerprint, infer_task, same_data, split
 from ..errors import DivergenceError
 from ..estimators import MLPClassifier, MLPRegressor, load
-from .common import UsageError, description
+from .common import UsageError, description, read_data
 from .train_options import add_options, chosen_adapter, setting
 
 
@@ -68,18 +68,8 @@ def _cluster(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]
 
 def _load(args: argparse.Namespace) -> Dataset:
     """The data set: in host memory, or lazily from a directory on a lazy backend (dask)."""
-    if not Path(str(args.data)).is_dir():
-        return load_data(args.data, target=args.target)
-    from ..cluster.sources import open_dataset
-
-    lazy = open_dataset(args.data)
-    # The targets (one value per row) are read into memory: labels are
-    # encoded, and the task is inferred, on the host.
-    y = to_host(lazy.y)
     chosen = chosen_adapter(args)
-    X = lazy.X if chosen is not None and chosen.reads_lazy_sources else to_host(lazy.X)
-    names = [f"x{j}" for j in range(X.shape[1])]
-    return Dataset(X, y, names, "y", None, lazy.source, named=False)
+    return read_data(args.data, args.target, lazy=chosen is not None and chosen.reads_lazy_sources)
 
 
 def _build(args: argparse.Namespace, task: str) -> MLPRegressor | MLPClassifier:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..backend import FLOAT_DTYPES, HOST_BACKEND
-from ..data.tables import load_data, split
+from ..backend import FLOAT_DTYPES, HOST_BACKEND, adapter
+from ..data.tables import split
 from ..estimators import load
 from ..plotting import require_matplotlib
 from ..verify import verify
-from .common import UsageError, description, features_for, writable_output
+from .common import UsageError, description, features_for, read_data, writable_output
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,9 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--against",
-        default=HOST_BACKEND,
+        default=None,
         metavar="BACKEND[:DEVICE]",
-        help="the reference backend to replay on (default: %(default)s)",
+        help=f"the reference backend to replay on (default: {HOST_BACKEND}; dask for lazy data)",
     )
     p.add_argument(
         "--dtype",
@@ -58,7 +58,7 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     """X and y as ``mlp-xp train`` gave them to ``fit``: the recorded split, columns by name."""
     info = getattr(model, "data_info_", None) or {}
     target = args.target or getattr(model, "target_name_", None)
-    data = load_data(args.data, target=target)
+    data = read_data(args.data, target, lazy=adapter(model.backend_).reads_lazy_sources)
     X, y = features_for(model, data), data.y
     if "test_fraction" in info and "seed" in info:
         rows, _ = split(len(X), float(info["test_fraction"]), int(info["seed"]))
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             writable_output(flag, path)
     if args.plot is not None:
         require_matplotlib()
-    backend, device = parse_target(args.against)
+    backend, device = (None, None) if args.against is None else parse_target(args.against)
     model = load(args.model)
     X, y = training_rows(model, args)
     report = verify(model, X, y, against=backend, device=device, dtype=args.dtype)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import FLOAT_DTYPES, HOST_BACKEND, dtype_name, environment_report
+from ..backend import (
+    FLOAT_DTYPES,
+    HOST_BACKEND,
+    adapter_of,
+    dtype_name,
+    environment_report,
+    is_lazy,
+)
 from ..parity.tolerance import tolerance
 from .data_check import check_training_data, recorded_provenance
 from .deviation import Deviation, measure
@@ -55,7 +62,7 @@ def verify(
     X: Any,
     y: Any,
     *,
-    against: str = HOST_BACKEND,
+    against: str | None = None,
     device: object = None,
     dtype: str | None = None,
 ) -> VerifyReport:
@@ -68,7 +75,9 @@ def verify(
     X, y : arrays
         The data it was trained on (checked against the recorded fingerprints).
     against, device : str
-        The reference backend, NumPy on the CPU by default.
+        The reference backend: by default NumPy on the CPU, or for lazy data
+        (dask arrays, which may not fit in memory) their own backend, in float64
+        chunks for the float64 replay.
     dtype : {"float32", "float64"} or None
         The dtype of the replay that decides the verdict.  None replays in the
         model's own dtype, which is what the reference would have given; the
@@ -87,6 +96,8 @@ def verify(
         differs), or the model records no provenance.
     """
     provenance = check_training_data(model, X, y)
+    if against is None:
+        against = adapter_of(X).name if is_lazy(X) else HOST_BACKEND
     own = str(model.dtype_)
     main_dtype = own if dtype is None else dtype_name(dtype)
     if main_dtype not in FLOAT_DTYPES:
