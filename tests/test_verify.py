@@ -61,17 +61,26 @@ def test_a_model_trained_on_any_backend_verifies(where):
     assert json.loads(report.to_json())["passed"] is True
 
 
-def test_a_planted_weight_change_fails_and_says_where():
+@pytest.mark.parametrize("where", BACKENDS)
+def test_a_planted_weight_change_fails_and_says_where(where):
     X, y = _data()
-    model = _regressor().fit(X, y)
-    W = np.array(model.params_[1].W)
+    model = _regressor(backend=where).fit(X, y)
+    W = mlp_xp.to_host(model.params_[1].W).copy()
     W[0, 3] += 0.01
-    model.params_ = (model.params_[0], mlp_xp.Layer(W, model.params_[1].b))
+    planted = mlp_xp.to_backend(W, model.backend_, model.device_)
+    model.params_ = (model.params_[0], mlp_xp.Layer(planted, model.params_[1].b))
     report = mlp_xp.verify(model, X, y)
     assert not report.passed
     text = report.format()
     assert "layer 1 W[0, 3]" in text
     assert report.verdict.deviation.worst.index == [0, 3]
+    other = _regressor(backend=where).fit(X, y)
+    assert not mlp_xp.compare(model, other, X, y).passed
+    mode = other.provenance_["segments"][0]["shuffle"]
+    assert mlp_xp.compare(other, _regressor(shuffle=mode).fit(X, y), X, y).passed
+    if mode != "rows":  # shuffle=True meant batches there and rows on NumPy
+        with pytest.raises(ValueError, match="shuffled differently"):
+            mlp_xp.compare(other, _regressor().fit(X, y), X, y)
 
 
 @pytest.mark.parametrize(

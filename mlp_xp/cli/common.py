@@ -64,12 +64,14 @@ def features_for(model: Any, data: Dataset) -> np.ndarray:
     # none, so its columns are taken in order.
     if names and data.named and list(data.feature_names) != list(names):
         missing = [n for n in names if n not in data.feature_names]
+        shown = str(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
         if not missing:
             X = X[:, [data.feature_names.index(n) for n in names]]
         else:
             msg = (
-                f"{data.source} lacks the feature column(s) {missing} the model was trained "
-                f"on (it has: {', '.join(data.feature_names)})"
+                f"{data.source} lacks the feature column(s) {shown} the model was trained "
+                f"on (it has: {', '.join(data.feature_names[:8])}"
+                f"{' ...' if len(data.feature_names) > 8 else ''})"
             )
             raise ValueError(msg)
     if X.shape[1] != model.n_features_in_:

@@ -131,7 +131,8 @@ def verify(
 
 def _recipe_differences(a: Any, b: Any) -> list[str]:
     """How two models' recipes or data differ, where it matters (not where they ran)."""
-    ignore = {"backend", "device", "dtype"}
+    # shuffle=True means what each backend chose: the modes used are compared below.
+    ignore = {"backend", "device", "dtype", "shuffle"}
     pa, pb = a.get_params(), b.get_params()
     found = [f"{k}: {pa[k]!r} vs {pb[k]!r}" for k in pa if k not in ignore and pa[k] != pb.get(k)]
     da, db = a.provenance_["data"], b.provenance_["data"]
@@ -140,6 +141,9 @@ def _recipe_differences(a: Any, b: Any) -> list[str]:
             found.append(
                 f"they were trained on other {arg} ({da[arg]['shape']} vs {db[arg]['shape']})"
             )
+    modes = [[s.get("shuffle") for s in m.provenance_["segments"]] for m in (a, b)]
+    if modes[0] != modes[1]:
+        found.append(f"their epochs were shuffled differently ({modes[0]} vs {modes[1]})")
     kinds = [[s["kind"] for s in m.provenance_["segments"]] for m in (a, b)]
     if kinds[0] != kinds[1]:
         found.append("their training was interrupted and resumed differently")
