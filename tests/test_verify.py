@@ -232,3 +232,18 @@ def test_a_dask_model_on_lazy_data_is_replayed_on_dask():
     report = mlp_xp.verify(model, Xd, yd)
     assert report.against == "dask"
     assert report.passed, report.format()
+
+
+def test_a_file_without_provenance_says_what_is_missing(tmp_path):
+    X, y = _data()
+    path = tmp_path / "old.npz"
+    _regressor(epochs=2).fit(X, y).save(path)
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    meta = json.loads(str(arrays["__mlp_xp__"]))
+    del meta["provenance"]  # as files of earlier versions were written
+    arrays["__mlp_xp__"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    old = mlp_xp.load(path)
+    with pytest.raises(ValueError, match="records no provenance.*cannot be replayed"):
+        mlp_xp.verify(old, X, y)
