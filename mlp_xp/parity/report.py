@@ -79,6 +79,8 @@ class ParityReport:
     rows: tuple[Row, ...]
     skipped: tuple[Skipped, ...]
     environment: dict[str, Any] = field(repr=False)
+    zero_loss: float = math.nan
+    """L_0, the loss of zero outputs, that scales the loss comparison (see :func:`check`)."""
 
     @property
     def passed(self) -> bool:
@@ -106,6 +108,8 @@ class ParityReport:
             ),
             "depth": self.config.depth,
             "width": self.config.width,
+            "loss_comparison": "|sqrt(L) - sqrt(L_ref)| / sqrt(L_0), L_0 the loss of zero outputs",
+            "zero_loss": self.zero_loss,
             "reference": {
                 "where": REFERENCE,
                 "final_loss": self.reference_loss,
