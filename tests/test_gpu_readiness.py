@@ -198,3 +198,10 @@ def test_a_second_gpu_is_respected():
     assert all(a.device.id == 1 for layer in model.params_ for a in layer)
     X1 = mlp_xp.to_backend(X, "cupy", "cuda:1")
     assert model.predict(X1).device.id == 1
+
+
+def test_torch_devices_other_than_cpu_and_cuda_are_refused():
+    pytest.importorskip("torch", reason="torch is not installed")
+    for device in ("meta", "mps"):
+        with pytest.raises(mlp_xp.BackendUnavailableError, match="CPU or CUDA only"):
+            backend.resolve("torch", device)

@@ -247,3 +247,69 @@ def test_a_file_without_provenance_says_what_is_missing(tmp_path):
     old = mlp_xp.load(path)
     with pytest.raises(ValueError, match="records no provenance.*cannot be replayed"):
         mlp_xp.verify(old, X, y)
+
+
+def test_edited_scalers_or_classes_fail():
+    X, y = _data()
+    model = _regressor(epochs=3).fit(X, y)
+    model.y_scaler_.mean = model.y_scaler_.mean + 100.0
+    report = mlp_xp.verify(model, X, y)
+    assert not report.passed
+    assert any("scaling statistic" in f for f in report.verdict.failures)
+    Xc, yc = make_xor(200, seed=3)
+    clf = MLPClassifier((4,), epochs=3, batch_size=40).fit(Xc, yc)
+    clf.classes_ = clf.classes_[::-1]
+    report = mlp_xp.verify(clf, Xc, yc)
+    assert not report.passed
+    assert any("classes differ" in f for f in report.verdict.failures)
+
+
+def _interrupt_inside_epoch(monkeypatch, epoch: int) -> None:
+    """A Ctrl-C while epoch ``epoch`` trains, as a user's would land (not at an epoch's end)."""
+    import mlp_xp.estimators.base as base
+
+    real = base.check_diverged
+
+    def check(e, completed, learning_rate):
+        if completed + 1 == epoch:
+            raise KeyboardInterrupt
+        return real(e, completed, learning_rate)
+
+    monkeypatch.setattr(base, "check_diverged", check)
+
+
+@pytest.mark.parametrize("at", [1, 3, 5])
+def test_a_run_interrupted_inside_an_epoch_and_resumed_verifies(monkeypatch, at):
+    X, y = _data(400)
+    settings = {"epochs": 10, "early_stopping": True, "patience": 2, "tol": 1e-3}
+    model = _regressor(**settings)
+    with monkeypatch.context() as patch:
+        _interrupt_inside_epoch(patch, at)
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y)
+    model.fit(X, y, resume=True)
+    full = _regressor(**settings).fit(X, y)
+    assert model.history_ == full.history_
+    report = mlp_xp.verify(model, X, y)
+    assert report.passed, report.format()
+    assert report.verdict.deviation.weights == 0.0
+
+
+def test_hyperparameters_changed_between_segments_are_replayed():
+    X, y = _data()
+    model = _regressor(epochs=3).fit(X, y)
+    model.set_params(epochs=6, learning_rate=0.002, batch_size=30)
+    model.fit(X, y, resume=True)
+    report = mlp_xp.verify(model, X, y)
+    assert report.passed, report.format()
+    assert report.verdict.deviation.weights == 0.0
+
+
+def test_an_edited_stopping_rule_fails():
+    X, y = _data()
+    model = _regressor(epochs=30, patience=2, tol=0.5).fit(X, y)
+    assert model.provenance_["segments"][0]["ended"] == "stopped"
+    model.provenance_["segments"][0]["hyperparameters"]["patience"] = 50
+    report = mlp_xp.verify(model, X, y)
+    assert not report.passed
+    assert any("stopped by its tol/patience rule" in f for f in report.verdict.failures)

@@ -17,6 +17,7 @@ from .adapter import (
     Device,
     Namespace,
     Numerics,
+    cuda_index,
     read_setting,
 )
 
@@ -63,6 +64,12 @@ class TorchAdapter(Adapter):
         except (RuntimeError, TypeError) as exc:
             msg = f"{arg}={device!r} is not a torch device ({exc}); valid here: {devices}"
             raise ValueError(msg) from None
+        if dev.type not in ("cpu", "cuda"):
+            msg = (
+                f"{arg}={device!r}: mlp_xp runs torch on the CPU or CUDA only; "
+                f"usable torch devices are {', '.join(devices)}"
+            )
+            raise BackendUnavailableError(msg)
         if dev.type == "cuda":
             index = 0 if dev.index is None else dev.index
             if f"cuda:{index}" not in devices:
@@ -80,10 +87,10 @@ class TorchAdapter(Adapter):
 
     def has_device(self, device: object) -> bool:
         """A CUDA device torch can use: "auto" takes it when CuPy cannot."""
-        text = str(device)
-        if not text.startswith("cuda"):
+        try:
+            name = f"cuda:{cuda_index(device, 'device')}"
+        except ValueError:
             return False
-        name = "cuda:0" if text == "cuda" else text
         return name in self.info().devices
 
     def synchronize(self, device: Device) -> None:

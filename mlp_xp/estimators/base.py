@@ -12,6 +12,7 @@ split and shuffle, and label encoding (labels may be strings).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -93,8 +94,12 @@ class _BaseMLP(Hyperparameters):
 
     def _placement_for(self, X: Any) -> Placement:
         """Where training happens: X's namespace and device, or the chosen backend."""
-        if self.backend is None and self.device is None and is_array(X):
-            return placement_of(X)
+        if self.backend is None and is_array(X):
+            if self.device is None:
+                return placement_of(X)
+            # A device for X's own library keeps X there (torch X, device="cuda").
+            with contextlib.suppress(ValueError):
+                return resolve(placement_of(X).name, self.device)
         if self.backend is None:
             # A device alone picks the backend that has it, as backend="auto" does.
             return resolve(HOST_BACKEND if self.device is None else "auto", self.device)
@@ -260,6 +265,11 @@ class _BaseMLP(Hyperparameters):
                 start_epoch=self.n_epochs_,
                 max_epochs=max_epochs,
                 shuffle=self._shuffle_mode(placement),
+                hyperparameters={
+                    k: v
+                    for k, v in self.get_params().items()
+                    if k not in ("backend", "device", "dtype", "epochs", "shuffle")
+                },
                 classes=classes,
             )
             self._train_on(placement, Xd, Yd, optimizer, max_epochs, callback, stopping, segment)
@@ -299,6 +309,13 @@ class _BaseMLP(Hyperparameters):
                 check_diverged(epoch, self.n_epochs_, self.learning_rate)
                 self._commit(state, epoch)
                 steps += epoch.steps
+                # The epoch is handled whole (the stopping rule included) before the
+                # callback runs: a callback that raises leaves the state an interrupt
+                # in the next epoch would, so that a resume continues exactly.
+                if stopping:
+                    stopped, best = rule.update(epoch.loss, epoch.val_loss, self.params_)
+                    if best:
+                        self.best_epoch_ = self.n_epochs_
                 if callback is not None:
                     callback(
                         {
@@ -308,13 +325,8 @@ class _BaseMLP(Hyperparameters):
                             "val_loss": epoch.val_loss,
                         }
                     )
-                if stopping:
-                    stop, best = rule.update(epoch.loss, epoch.val_loss, self.params_)
-                    if best:
-                        self.best_epoch_ = self.n_epochs_
-                    if stop:
-                        stopped = True
-                        break
+                if stopped:
+                    break
         except BaseException as exc:
             # Keep the state of the last complete epoch, so that the checkpoint the
             # caller saves resumes exactly; then let the interrupt through.

@@ -13,7 +13,8 @@ plain JSON; ``save`` writes it into the model file's metadata, ``load`` reads it
         "data": {"X": FP, "y": FP},          # the first segment's data
         "segments": [{"kind", "start_epoch", "end_epoch", "max_epochs", "steps",
                       "ended", "best_epoch", "backend", "device", "dtype",
-                      "shuffle", "mlp_xp_version", "environment", "data", "classes"}, ...],
+                      "shuffle", "hyperparameters", "mlp_xp_version", "environment",
+                      "data", "classes"}, ...],
     }
 
 with ``FP`` a :func:`mlp_xp.data.fingerprint.fingerprint_array`.
@@ -47,13 +48,15 @@ def start_segment(
     start_epoch: int,
     max_epochs: int,
     shuffle: str | None,
+    hyperparameters: dict[str, Any],
     classes: Any = None,
 ) -> dict[str, Any]:
     """A new segment, before its first epoch; :func:`end_segment` fills in how it ended.
 
     ``X`` and ``y`` are the arrays the call received, before any scaling;
     ``shuffle`` is the mode the epochs use ("rows", "batches" or None), which
-    ``shuffle=True`` leaves to the backend.
+    ``shuffle=True`` leaves to the backend; ``hyperparameters`` those in force
+    for this call (a resume may change the learning rate or the batch size).
     """
     return {
         "kind": kind,
@@ -67,11 +70,23 @@ def start_segment(
         "device": device_name(placement),
         "dtype": dtype,
         "shuffle": shuffle,
+        "hyperparameters": _plain(hyperparameters),
         "mlp_xp_version": __version__,
         "environment": environment_report([placement.name]),
         "data": {"X": fingerprint_array(X), "y": fingerprint_array(y)},
         "classes": None if classes is None else np.asarray(classes).tolist(),
     }
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters as JSON values: NumPy scalars as numbers, tuples as lists."""
+
+    def value(v: Any) -> Any:
+        if isinstance(v, (tuple, list)):
+            return [value(x) for x in v]
+        return v.item() if isinstance(v, np.generic) else v
+
+    return {k: value(v) for k, v in params.items()}
 
 
 def ending(exc: BaseException | None, stopped: bool) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..backend import Array, Placement, materialize
 
 STATS_BLOCK_BYTES = 2**22
@@ -23,17 +25,22 @@ def _column_stats(placement: Placement, a: Array) -> tuple[Array, Array]:
     xp, device = placement.xp, placement.device
     wide = xp.float64 if "float64" in placement.adapter.float_dtypes(device) else a.dtype
     n, width = int(a.shape[0]), int(a.shape[1])
-    if placement.adapter.lazy:
-        blocks = [xp.astype(a, wide)]
-    else:
-        rows = max(1, STATS_BLOCK_BYTES // (8 * max(1, width)))
-        blocks = [xp.astype(a[i : min(i + rows, n), ...], wide) for i in range(0, n, rows)]
-    total = sum((xp.sum(b, axis=0) for b in blocks[1:]), xp.sum(blocks[0], axis=0))
+    rows = n if placement.adapter.lazy else max(1, STATS_BLOCK_BYTES // (8 * max(1, width)))
+
+    def blocks() -> Iterator[Array]:
+        """The rows in float64, one block at a time (never all of them at once)."""
+        for i in range(0, n, rows):
+            yield xp.astype(a[i : min(i + rows, n), ...], wide)
+
+    total: Array = None
+    for block in blocks():
+        part = xp.sum(block, axis=0)
+        total = part if total is None else total + part
     mean = total / n
-    squares = sum(
-        (xp.sum((b - mean) ** 2, axis=0) for b in blocks[1:]),
-        xp.sum((blocks[0] - mean) ** 2, axis=0),
-    )
+    squares: Array = None
+    for block in blocks():
+        part = xp.sum((block - mean) ** 2, axis=0)
+        squares = part if squares is None else squares + part
     std = xp.sqrt(squares / n)
     return xp.astype(mean, a.dtype), xp.astype(std, a.dtype)
 

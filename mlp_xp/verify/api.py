@@ -54,6 +54,18 @@ def _verdict(deviation: Deviation, limit: float, mismatches: list[str]) -> Verdi
             f"the loss left tolerance first in epoch {epoch} "
             f"({deviation.losses[epoch - 1]:.3g}; limit {limit:.3g})"
         )
+    if not deviation.scalers <= limit:
+        failures.append(
+            f"a scaling statistic moved by {deviation.scalers:.3g} standard deviations "
+            f"(limit {limit:.3g})"
+        )
+    if not deviation.classes_equal:
+        failures.append("the classes differ (other labels, or the same in another order)")
+    # Predictions: relative to the largest prediction; probabilities are their own scale.
+    p = deviation.predictions
+    key = "max_abs" if "labels_differ" in p else "max_rel"
+    if not p.get(key, 0.0) <= limit:
+        failures.append(f"the predictions differ by {p[key]:.3g} (limit {limit:.3g})")
     return Verdict(not failures, limit, deviation, failures)
 
 
@@ -144,9 +156,11 @@ def _recipe_differences(a: Any, b: Any) -> list[str]:
     modes = [[s.get("shuffle") for s in m.provenance_["segments"]] for m in (a, b)]
     if modes[0] != modes[1]:
         found.append(f"their epochs were shuffled differently ({modes[0]} vs {modes[1]})")
-    kinds = [[s["kind"] for s in m.provenance_["segments"]] for m in (a, b)]
-    if kinds[0] != kinds[1]:
-        found.append("their training was interrupted and resumed differently")
+    # Interrupted and resumed equals uninterrupted, so segment kinds are not compared;
+    # hyperparameters changed between segments are.
+    recipes = [[s.get("hyperparameters") for s in m.provenance_["segments"]] for m in (a, b)]
+    if recipes[0] != recipes[1] and len(recipes[0]) == len(recipes[1]):
+        found.append("their hyperparameters changed differently between training segments")
     return found
 
 

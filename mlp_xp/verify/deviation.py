@@ -45,6 +45,10 @@ class Deviation:
     losses: list[float]
     """Per epoch: |sqrt(loss_a) - sqrt(loss_r)| / sqrt(max loss_r)."""
     predictions: dict[str, Any] = field(default_factory=dict)
+    scalers: float = 0.0
+    """The largest change of a scaling statistic, in the reference's standard deviations."""
+    classes_equal: bool = True
+    """Whether both models have the same classes, in the same order."""
 
     @property
     def worst(self) -> ArrayDeviation:
@@ -150,8 +154,41 @@ def _host_any(labels: Any) -> Any:
         return labels
 
 
+def scaler_deviation(model: Any, reference: Any) -> float:
+    """The largest change of a scaler's mean or scale, in units of the reference's scale.
+
+    A scaler that one model has and the other lacks counts as infinitely far.
+    """
+    worst = 0.0
+    for name in ("x_scaler_", "y_scaler_"):
+        a, r = getattr(model, name, None), getattr(reference, name, None)
+        if a is None or r is None:
+            if (a is None) != (r is None):
+                return math.inf
+            continue
+        scale = np.abs(_host64(r.scale))
+        for got, want in ((a.mean, r.mean), (a.scale, r.scale)):
+            delta = np.abs(_host64(got) - _host64(want)) / np.where(scale > 0, scale, 1.0)
+            worst = max(worst, float(np.max(delta, initial=0.0)))
+    return worst
+
+
+def _same_classes(model: Any, reference: Any) -> bool:
+    a, r = getattr(model, "classes_", None), getattr(reference, "classes_", None)
+    if a is None or r is None:
+        return a is None and r is None
+    return bool(len(a) == len(r) and np.all(np.asarray(a) == np.asarray(r)))
+
+
 def measure(model: Any, reference: Any, X: Any, y: Any) -> Deviation:
-    """Weights, per-epoch losses and predictions of ``model`` against ``reference``."""
+    """Weights, per-epoch losses, predictions, scalers and classes against ``reference``."""
     norm, arrays = weight_deviation(model.params_, reference.params_)
     losses = loss_deviation(model.history_["loss"], reference.history_["loss"])
-    return Deviation(norm, arrays, losses, prediction_agreement(model, reference, X, y))
+    return Deviation(
+        norm,
+        arrays,
+        losses,
+        prediction_agreement(model, reference, X, y),
+        scaler_deviation(model, reference),
+        _same_classes(model, reference),
+    )

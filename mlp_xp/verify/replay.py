@@ -61,32 +61,62 @@ def replay(
     again = type(model)(**params)
     mismatches: list[str] = []
     start = time.perf_counter()
+    fitted = False
     for i, segment in enumerate(provenance["segments"]):
-        end = int(segment["end_epoch"])
-        # The same epoch orders: shuffle=True means what the training backend chose.
-        if "shuffle" in segment:
-            mode = segment["shuffle"]
-            again.set_params(shuffle=False if mode is None else mode)
+        _apply_recipe(again, segment)
         if segment["kind"] == "partial_fit":
             classes = segment.get("classes")
             if classes is None:
                 again.partial_fit(X, y)
             else:
                 again.partial_fit(X, y, classes=classes)
+            fitted = True
+            continue
+        end = int(segment["end_epoch"])
+        if end == int(segment["start_epoch"]):
+            # Ended inside its first epoch (Ctrl-C, divergence): nothing was kept, and
+            # resuming from a state of no epochs is training afresh.
             continue
         # Up to the recorded end and no further: a run that stopped by its rule
         # is compared at the same epoch even if the replay's rule would go on.
         again.set_params(epochs=end)
         cut = segment["ended"] in ("interrupted", "diverged")
         with contextlib.suppress(_SegmentEnd, DivergenceError):
-            again.fit(
-                X, y, resume=segment["kind"] == "resume", callback=_stop_at(end) if cut else None
-            )
+            again.fit(X, y, resume=fitted, callback=_stop_at(end) if cut else None)
+        fitted = True
         done = int(again.n_epochs_)
+        ended = again.provenance_["segments"][-1]["ended"]
         if done != end:
             mismatches.append(
                 f"segment {i + 1} ({segment['kind']}): the replay stopped after epoch {done}, "
                 f"the model after epoch {end}"
             )
+        elif not cut and ended != segment["ended"]:
+            mismatches.append(
+                f"segment {i + 1} ({segment['kind']}): the model's training "
+                f"{_ENDINGS[segment['ended']]} after epoch {end}, the replay's "
+                f"{_ENDINGS[ended]}"
+            )
     again.set_params(epochs=int(model.epochs), shuffle=model.shuffle)
     return Replay(again, time.perf_counter() - start, mismatches)
+
+
+_ENDINGS = {
+    "completed": "ran out of epochs",
+    "stopped": "was stopped by its tol/patience rule",
+    "interrupted": "was interrupted",
+    "diverged": "diverged",
+}
+
+
+def _apply_recipe(model: Any, segment: dict[str, Any]) -> None:
+    """The hyperparameters and shuffle mode a segment trained with (a resume may change them)."""
+    recorded = dict(segment.get("hyperparameters") or {})
+    if "hidden_layer_sizes" in recorded:
+        recorded["hidden_layer_sizes"] = tuple(recorded["hidden_layer_sizes"])
+    if recorded:
+        model.set_params(**recorded)
+    # The same epoch orders: shuffle=True means what the training backend chose.
+    if "shuffle" in segment:
+        mode = segment["shuffle"]
+        model.set_params(shuffle=False if mode is None else mode)
