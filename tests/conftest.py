@@ -8,6 +8,8 @@ Select backends with ``pytest --backend torch --backend numpy``.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,11 @@ import pytest
 
 import mlp_xp
 from mlp_xp.backend import Placement, available_backends, from_host, resolve, to_host
+
+# JAX computes in float64 only in x64 mode, which mlp_xp never switches on for a user:
+# the test suite, as a user would, switches it on before any array exists.
+if importlib.util.find_spec("jax") is not None:
+    importlib.import_module("jax").config.update("jax_enable_x64", True)
 
 # (backend, device): the device None means the backend's default.
 COMBINATIONS: tuple[tuple[str, str | None], ...] = (
@@ -27,6 +34,7 @@ COMBINATIONS: tuple[tuple[str, str | None], ...] = (
     ("torch", "cpu"),
     ("torch", "cuda"),
     ("cupy", "cuda:0"),
+    ("jax", "cpu"),
 )
 DTYPES = ("float32", "float64")
 

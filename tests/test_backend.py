@@ -19,7 +19,7 @@ def test_available_backends_reports_every_name():
 
 
 def test_unknown_backend_lists_the_valid_names():
-    with pytest.raises(ValueError, match="auto, numpy, cupy, torch, array_api_strict, dask"):
+    with pytest.raises(ValueError, match="auto, numpy, cupy, torch, jax, array_api_strict, dask"):
         _backend.resolve("jaxx")
 
 

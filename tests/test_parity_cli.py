@@ -98,7 +98,7 @@ def test_a_named_backend_that_is_not_installed_is_skipped(monkeypatch):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"backends": ["jax"]}, ValueError, "unknown backend 'jax'"),
+        ({"backends": ["mxnet"]}, ValueError, "unknown backend 'mxnet'"),
         ({"backends": "array_api_strict:device9"}, ValueError, "device9"),
         ({"backends": []}, ValueError, "backends is empty"),
         ({"dtypes": ["float16"]}, ValueError, "float16"),
@@ -259,7 +259,7 @@ def test_cli_exits_1_when_a_backend_disagrees(perturbed_float32, capsys):
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["--backends", "jax"], "unknown backend 'jax'"),
+        (["--backends", "mxnet"], "unknown backend 'mxnet'"),
         (["--layers", "2,x,1"], "--layers"),
         (["--dtype", "float16"], "float16"),
         (["--steps", "0"], "steps"),

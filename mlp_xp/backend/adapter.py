@@ -200,6 +200,14 @@ class Adapter:
         """The floating dtypes it can compute in on ``device`` (JAX needs x64 for float64)."""
         return FLOAT_DTYPES
 
+    def modes(self) -> str:
+        """Settings of the library that decide what it can compute, for ``mlp-xp info``."""
+        return ""
+
+    def dtype_refusal(self, name: str) -> str:
+        """How to make dtype ``name`` available when :meth:`float_dtypes` lacks it."""
+        return ""
+
     # ------------------------------------------------------------------ devices
 
     def parse_device(self, xp: Namespace, device: object, arg: str) -> Device:

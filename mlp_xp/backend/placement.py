@@ -225,7 +225,24 @@ def from_host(a: Any, placement: Placement, dtype: object = None) -> Array:
     """
     xp, device = placement.xp, placement.device
     target = float_dtype(xp, dtype, device)
+    check_dtype(placement, target)
     return placement.adapter.from_host(np.asarray(a), xp, device, target)
+
+
+def check_dtype(placement: Placement, dtype: Any) -> None:
+    """Refuse a float dtype the backend cannot compute in here (JAX's float64 without x64).
+
+    Raises
+    ------
+    TypeError
+        Naming the dtype, the backend and the fix.
+    """
+    name = dtype_name(dtype)
+    if name not in placement.adapter.float_dtypes(placement.device):
+        fix = placement.adapter.dtype_refusal(name)
+        msg = f"dtype={name!r} is not available on {placement.name} here"
+        msg += f"; {fix}" if fix else ""
+        raise TypeError(msg)
 
 
 def _host(x: Any) -> np.ndarray:
@@ -243,7 +260,9 @@ def move(x: Any, placement: Placement, dtype: object = None) -> Array:
     if is_array(x) and is_placed(x, placement):
         if dtype is None:
             return x
-        return placement.xp.astype(x, float_dtype(placement.xp, dtype, placement.device))
+        target = float_dtype(placement.xp, dtype, placement.device)
+        check_dtype(placement, target)
+        return placement.xp.astype(x, target)
     host = _host(x)
     if dtype is None and host.dtype.kind != "f":
         return placement.adapter.from_host(host, placement.xp, placement.device, None)

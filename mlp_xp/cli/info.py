@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .._version import __version__
-from ..backend import available_backends
+from ..backend import adapter, available_backends
 from .common import description
 
 
@@ -15,7 +15,9 @@ def run(args: argparse.Namespace) -> int:
     for info in available_backends().values():
         if info.available:
             devices = ", ".join(info.devices)
-            print(f"  {info.name:<17} usable         {info.version:<14} devices: {devices}")
+            modes = adapter(info.name).modes()
+            extra = f"; {modes}" if modes else ""
+            print(f"  {info.name:<17} usable         {info.version:<14} devices: {devices}{extra}")
         else:
             state = "unusable" if info.installed else "not installed"
             print(f"  {info.name:<17} {state:<14} {info.reason}")

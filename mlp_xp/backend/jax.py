@@ -1,0 +1,138 @@
+"""The JAX adapter: ``jax.numpy`` on the CPU or a CUDA GPU, eager (backend layer).
+
+``jax.numpy`` implements the Array API standard itself, and array-api-compat
+returns it as is, tracers included.  Its arrays are immutable: ``x *= y``
+rebinds, which the kernels allow for (their results are used as returned).
+
+float64 needs JAX's x64 mode.  mlp_xp never switches a user's global JAX
+setting: without x64, float64 is refused with the one-line fix (set
+``JAX_ENABLE_X64=1``, or ``jax.config.update("jax_enable_x64", True)`` before
+creating arrays).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any, ClassVar
+
+import array_api_compat
+import numpy as np
+
+from .adapter import (
+    Adapter,
+    Array,
+    BackendUnavailableError,
+    Device,
+    Namespace,
+    Numerics,
+    cuda_index,
+    read_setting,
+)
+
+X64_FIX = (
+    "JAX computes in float64 only in its x64 mode: set JAX_ENABLE_X64=1, or call "
+    'jax.config.update("jax_enable_x64", True) before creating arrays'
+)
+
+
+def _jax() -> Any:
+    return importlib.import_module("jax")
+
+
+def _gpus(jax: Any) -> list[Any]:
+    """JAX's GPU devices, or none (asking for a missing platform raises)."""
+    try:
+        return list(jax.devices("gpu"))
+    except RuntimeError:
+        return []
+
+
+class JaxAdapter(Adapter):
+    """JAX, eager, on the CPU or CUDA GPUs."""
+
+    name: ClassVar[str] = "jax"
+    module: ClassVar[str] = "jax.numpy"
+    install_hint: ClassVar[str] = (
+        "pip install 'mlp_xp[jax]' (CPU), 'mlp_xp[jax-cuda12]' or 'mlp_xp[jax-cuda13]'"
+    )
+    parity_devices: ClassVar[tuple[str | None, ...]] = ("cpu", "cuda")
+
+    def version(self, mod: ModuleType) -> str:
+        return str(_jax().__version__)
+
+    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+        return ("cpu", *(f"cuda:{d.id}" for d in _gpus(_jax())))
+
+    def owns(self, x: object) -> bool:
+        return bool(array_api_compat.is_jax_array(x))
+
+    def namespace(self) -> Namespace:
+        return importlib.import_module("jax.numpy")
+
+    def float_dtypes(self, device: Device) -> tuple[str, ...]:
+        x64 = bool(_jax().config.jax_enable_x64)
+        return ("float32", "float64") if x64 else ("float32",)
+
+    def modes(self) -> str:
+        return (
+            "x64 mode on (float64 available)"
+            if "float64" in self.float_dtypes(None)
+            else ("x64 mode off (float32 only; JAX_ENABLE_X64=1 for float64)")
+        )
+
+    def dtype_refusal(self, name: str) -> str:
+        return X64_FIX if name == "float64" else ""
+
+    def parse_device(self, xp: Namespace, device: object, arg: str) -> Device:
+        jax = _jax()
+        if device is None or str(device) == "cpu":
+            return jax.devices("cpu")[0]
+        if isinstance(device, jax.Device):
+            return device
+        index = cuda_index(device, arg)
+        gpus = {d.id: d for d in _gpus(jax)}
+        if index not in gpus:
+            msg = (
+                f"{arg}={device!r}: JAX sees no CUDA device {index} here; usable JAX "
+                f"devices are {', '.join(self.info().devices)} (install 'mlp_xp[jax-cuda13]')"
+            )
+            raise BackendUnavailableError(msg)
+        return gpus[index]
+
+    def device_name(self, device: Device) -> str:
+        return "cpu" if device.platform == "cpu" else f"cuda:{device.id}"
+
+    def synchronize(self, device: Device) -> None:
+        # JAX dispatches asynchronously; a tiny computation on the device, read back, waits.
+        jnp = self.namespace()
+        jnp.zeros((), device=device).block_until_ready()
+
+    def to_host(self, x: Array) -> np.ndarray:
+        return np.asarray(x)
+
+    def numerics(self) -> Numerics:
+        """JAX's x64 mode and float32 matmul precision, its jaxlib version and GPU names."""
+        jax = _jax()
+        settings = {
+            "jax_enable_x64": read_setting(lambda: jax.config.jax_enable_x64),
+            "jax_default_matmul_precision": read_setting(
+                lambda: jax.config.jax_default_matmul_precision
+            ),
+        }
+        jaxlib = importlib.import_module("jaxlib")
+        gpus = [f"cuda:{d.id} {d.device_kind}" for d in _gpus(jax)]
+        return Numerics(settings, {"jaxlib": str(getattr(jaxlib, "__version__", "?"))}, gpus)
+
+    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+        """On GPUs, JAX's default float32 matmul precision rounds the inputs to TF32."""
+        precision = numerics.settings.get("jax_default_matmul_precision")
+        if numerics.gpus and precision in (None, "None", "default", "bfloat16", "tensorfloat32"):
+            return [
+                f"jax_default_matmul_precision is {precision!r}: float32 matmuls on the GPU "
+                "use TF32 (set it to 'highest')"
+            ]
+        return []
+
+
+ADAPTER = JaxAdapter()
