@@ -22,10 +22,10 @@
 #                       CUDA matmul, environment_report(), available_backends(),
 #                       `$PY -m mlp_xp.cli --version`, a JAX CUDA matmul (if jax imports)
 #    60   repros        ci/gpu_repros.py: one PASS/FAIL/SKIP line per finding
-#    55+  tests-parity  pytest -m parity tests/ --backend cupy --backend torch
+#    55+  tests-parity  pytest -m parity tests/ --backend cupy --backend torch --backend jax
 #    55+  tests-core    pytest tests/test_training.py tests/test_placement.py
 #                       tests/test_estimators.py --backend cupy --backend torch
-#    20   parity        mlp-xp parity --backends numpy,cupy,torch:cuda
+#    20   parity        mlp-xp parity --backends numpy,cupy,torch:cuda,jax:cuda
 #    25+  bench         benchmarks/step.py --gpu --check --budget 2 (JSON after each case)
 #     5   pack          OUTDIR/details.tar.gz
 #   ---
@@ -370,7 +370,7 @@ run_stage repros 60 0 '^(PASS|FAIL|SKIP|#) ' bash -c \
 TESTS_PATTERN='^(FAILED|ERROR|SKIPPED|XPASS) |^[0-9]+ (passed|failed|skipped|errors?|deselected)|no tests ran|^ERROR: |^E +[A-Za-z]*Error'
 run_stage tests-parity 55 1 "$TESTS_PATTERN" \
     "$PY" -m pytest -p no:cacheprovider -q -m parity tests/ \
-    --backend cupy --backend torch --durations=15
+    --backend cupy --backend torch --backend jax --durations=15
 run_stage tests-core 55 1 "$TESTS_PATTERN" \
     "$PY" -m pytest -p no:cacheprovider -q \
     tests/test_training.py tests/test_placement.py tests/test_estimators.py \
@@ -380,7 +380,7 @@ run_stage tests-core 55 1 "$TESTS_PATTERN" \
 plot=()
 if has matplotlib; then plot=(--plot "$work/parity.png"); fi
 run_stage parity 20 0 '^(backend|numpy|cupy|torch|array_api_strict|dask) |^(pass|fail)|^mlp-xp|GPU|reduced-precision|^skipped|rror' \
-    "$PY" -m mlp_xp.cli parity --backends numpy,cupy,torch:cuda \
+    "$PY" -m mlp_xp.cli parity --backends numpy,cupy,torch:cuda,jax:cuda \
     --json "$outdir/parity.json" ${plot[@]+"${plot[@]}"}
 
 bench_plot=()

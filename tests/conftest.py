@@ -35,6 +35,7 @@ COMBINATIONS: tuple[tuple[str, str | None], ...] = (
     ("torch", "cuda"),
     ("cupy", "cuda:0"),
     ("jax", "cpu"),
+    ("jax", "cuda"),
 )
 DTYPES = ("float32", "float64")
 
