@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 import types
 
 import numpy as np
@@ -205,3 +207,21 @@ def test_torch_devices_other_than_cpu_and_cuda_are_refused():
     for device in ("meta", "mps"):
         with pytest.raises(mlp_xp.BackendUnavailableError, match="CPU or CUDA only"):
             backend.resolve("torch", device)
+
+
+def test_the_benchmarks_environment_reads_every_flag_without_a_warning():
+    """It is the library's report, read guarded: torch >= 2.9 warns on its legacy TF32 flags."""
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    code = (
+        "import sys; sys.path.insert(0, 'benchmarks'); import environment; "
+        "e = environment.environment(); print('settings' in e and 'reduced_precision' in e)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "True"
