@@ -253,7 +253,7 @@ def test_partial_fit_records_its_kind_and_classes():
     assert clf.provenance_["data"]["y"] == fingerprint_array(labels)
 
 
-def test_a_dask_fit_records_a_lazy_token_and_does_not_read_the_data():
+def test_a_dask_fit_records_the_same_fingerprint_as_the_data_in_memory():
     da = pytest.importorskip("dask.array")
     X = _host_data(n=400)
     y = X[:, 0] - X[:, 1]
@@ -263,9 +263,9 @@ def test_a_dask_fit_records_a_lazy_token_and_does_not_read_the_data():
     assert segment["backend"] == "dask"
     assert "dask" in segment["environment"]["versions"]
     recorded = segment["data"]["X"]
-    assert recorded["sha256"] == mlp_xp.backend.lazy_token(Xd)
-    assert recorded["sha256"] != fingerprint_array(X)["sha256"]
-    assert recorded["column_sums"] is None
+    # The content, not the source: a copy of the data elsewhere verifies too.
+    assert recorded["sha256"] == fingerprint_array(X)["sha256"]
+    assert recorded["column_sums"] == pytest.approx(fingerprint_array(X)["column_sums"])
     assert recorded["shape"] == [400, 3]
     assert segment["data"]["y"] == fingerprint_array(y)
 

@@ -38,14 +38,20 @@ def fingerprint_array(x: Any) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``sha256`` (hex, of the shape, dtype and bytes; a lazy array's token
-        instead), ``shape`` (list of ints), ``dtype`` (its name, e.g.
-        ``"float32"``), and ``column_sums`` and ``column_sumsq``, the float64
-        sums of the values and of their squares per column (one column for 1-D
-        data), None for labels that are not numbers and for lazy arrays.
+        ``sha256`` (hex, of the shape, dtype and bytes, lazy arrays' too; the
+        library's token for a lazy array of unknown length), ``shape`` (list of
+        ints), ``dtype`` (its name, e.g. ``"float32"``), and ``column_sums`` and
+        ``column_sumsq``, the float64 sums of the values and of their squares
+        per column (one column for 1-D data), None for labels that are not
+        numbers.
     """
     if is_lazy(x):
-        return _record(lazy_token(x), x.shape, dtype_name(x.dtype), None, None)
+        # The content, read block by block as for any array, so that the same data
+        # copied elsewhere (or held in memory) has the same fingerprint; only an
+        # array of unknown length falls back to the library's token of its source.
+        if any(_size(n) is None for n in x.shape):
+            return _record(lazy_token(x), x.shape, dtype_name(x.dtype), None, None)
+        return _numeric(x)
     if not is_array(x):
         x = np.asarray(x)
     if isinstance(x, np.ndarray) and x.dtype.kind not in "biufc":
