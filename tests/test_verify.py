@@ -313,3 +313,14 @@ def test_an_edited_stopping_rule_fails():
     report = mlp_xp.verify(model, X, y)
     assert not report.passed
     assert any("stopped by its tol/patience rule" in f for f in report.verdict.failures)
+
+
+def test_the_markdown_report_lists_each_training_machine(tmp_path):
+    X, y = _data()
+    model = _regressor(epochs=2).fit(X, y)
+    model.set_params(epochs=4)
+    model.fit(X, y, resume=True)
+    model.provenance_["segments"][1]["environment"] = {"python": "3.12.0", "platform": "H200 box"}
+    text = mlp_xp.verify(model, X, y).to_markdown()
+    assert "| training, segment 1 (fit) | training, segment 2 (resume) | replay |" in text
+    assert "H200 box" in text

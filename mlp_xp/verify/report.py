@@ -200,11 +200,7 @@ class VerifyReport:
             f"{'pass' if v.passed else 'FAIL'} |"
             for d, v in self.verdicts.items()
         )
-        trained = self.trained[0] if self.trained else {}
-        both = "\n".join(
-            f"| {a} | {b} |"
-            for a, b in zip(_environment_lines(trained), _environment_lines(self.replayed))
-        )
+        both = self._environments()
         fp = self.data
         png = _png(self._curves(), f"mlp_xp verify: a {self.model_dtype} model")
         picture = (
@@ -229,8 +225,6 @@ class VerifyReport:
 
 ## Environments
 
-| training | replay |
-|---|---|
 {both}
 
 ## Recipe
@@ -251,6 +245,22 @@ y: sha256 `{fp["y"]["sha256"]}`, shape {tuple(fp["y"]["shape"])}, dtype {fp["y"]
 
 mlp_xp {__version__}
 """
+
+    def _environments(self) -> str:
+        """A Markdown table: each training segment's machine beside the replay's.
+
+        Segments whose environment repeats the one before are not listed again.
+        """
+        columns: list[tuple[str, dict[str, Any]]] = []
+        for i, (env, segment) in enumerate(zip(self.trained, self.segments or self.trained)):
+            if not columns or env != columns[-1][1]:
+                kind = segment.get("kind", "fit") if isinstance(segment, dict) else "fit"
+                columns.append((f"training, segment {i + 1} ({kind})", env))
+        columns.append(("replay", self.replayed))
+        rows = zip(*(_environment_lines(env) for _, env in columns))
+        head = "| " + " | ".join(name for name, _ in columns) + " |"
+        rule = "|" + "---|" * len(columns)
+        return "\n".join([head, rule, *("| " + " | ".join(r) + " |" for r in rows)])
 
     def write_markdown(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`to_markdown` atomically."""
