@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import adapters, resolve
-from ..data.tables import Dataset, fingerprint, infer_task, same_data, split
+from ..data.fingerprint import fingerprint_array
+from ..data.tables import Dataset, infer_task, same_data, split
 from ..errors import DivergenceError
 from ..estimators import MLPClassifier, MLPRegressor, load
 from .common import UsageError, description, read_data
@@ -162,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     X_train, y_train = data.X[train_rows], data.y[train_rows]  # type: ignore[index]
     print_ = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     # For lazy data, the token of its source and rows: it is not read.
-    features = fingerprint(X_train)
+    features = fingerprint_array(X_train)
 
     if args.resume:
         model = load(args.resume, backend=args.backend, device=args.device)

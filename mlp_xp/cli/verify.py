@@ -13,9 +13,10 @@ from typing import Any
 from ..backend import FLOAT_DTYPES, HOST_BACKEND, adapter
 from ..data.tables import split
 from ..estimators import load
+from ..parity.targets import parse_backend
 from ..plotting import require_matplotlib
 from ..verify import verify
-from .common import UsageError, description, features_for, read_data, writable_output
+from .common import description, features_for, read_data, writable_output
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,14 +67,6 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     return X, y
 
 
-def parse_target(spec: str) -> tuple[str, str | None]:
-    """``"torch:cuda"`` into ``("torch", "cuda")``."""
-    name, _, device = spec.partition(":")
-    if not name:
-        raise UsageError(f"--against {spec!r}: write BACKEND or BACKEND:DEVICE, e.g. numpy")
-    return name, device or None
-
-
 def run(args: argparse.Namespace) -> int:
     """Verify, print the verdict, write what was asked for; 0 pass, 1 fail."""
     for flag, path in (("--json", args.json), ("--plot", args.plot), ("--report", args.report)):
@@ -81,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             writable_output(flag, path)
     if args.plot is not None:
         require_matplotlib()
-    backend, device = (None, None) if args.against is None else parse_target(args.against)
+    backend, device = (None, None) if args.against is None else parse_backend(args.against)
     model = load(args.model)
     X, y = training_rows(model, args)
     report = verify(model, X, y, against=backend, device=device, dtype=args.dtype)

@@ -260,15 +260,6 @@ def split(n_samples: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
     return seeded_split(n_samples, n_test, [seed, 3])
 
 
-def fingerprint(X: Any) -> dict[str, Any]:
-    """The training features' fingerprint, to check that --resume sees the same data.
-
-    See :func:`mlp_xp.data.fingerprint.fingerprint_array`; lazy features get the
-    token of their source and rows, and are not read.
-    """
-    return fingerprint_array(X)
-
-
 def same_data(stored: Any, X: Any, found: dict[str, Any] | None = None) -> bool:
     """Whether ``X`` is the data that a fingerprint stored by ``mlp-xp train`` describes.
 
@@ -280,7 +271,7 @@ def same_data(stored: Any, X: Any, found: dict[str, Any] | None = None) -> bool:
     if stored is None:
         return True
     if found is None:
-        found = fingerprint(X)
+        found = fingerprint_array(X)
     if isinstance(stored, dict):
         return bool(stored.get("sha256") == found["sha256"])
     if stored == found["sha256"]:  # the token of lazy data, stored as is

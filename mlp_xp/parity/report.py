@@ -120,7 +120,7 @@ class ParityReport:
             "environment": self.environment,
             "passed": self.passed,
         }
-        return _finite_or_none(data)
+        return strict_json(data)
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`to_dict` to ``path`` as JSON, atomically."""
@@ -132,14 +132,14 @@ class ParityReport:
         plot_report(self, path)
 
 
-def _finite_or_none(value: Any) -> Any:
+def strict_json(value: Any) -> Any:
     """``value`` with NaN and infinities replaced by None, so that it is strict JSON."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
+        return {str(k): strict_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v) for v in value]
+        return [strict_json(v) for v in value]
     return value
 
 

@@ -12,19 +12,9 @@ from typing import Any
 
 from .._version import __version__
 from ..files import atomic_write
+from ..parity.report import strict_json
 from ..plotting import pyplot, save_figure
 from .deviation import Deviation
-
-
-def strict_json(value: Any) -> Any:
-    """``value`` with NaN and infinities as None, tuples as lists: strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    return value
 
 
 @dataclass
