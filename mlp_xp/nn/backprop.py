@@ -80,13 +80,22 @@ def forward_output(xp: Namespace, params: Params, X: Array, plan: Plan) -> tuple
 
 
 def backward(
-    xp: Namespace, params: Params, trace: Trace, delta: Array, plan: Plan, alpha: float = 0.0
+    xp: Namespace,
+    params: Params,
+    trace: Trace,
+    delta: Array,
+    plan: Plan,
+    alpha: float = 0.0,
+    n: float | Array | None = None,
 ) -> Params:
     """Gradients of every layer, given the output delta; consumes ``trace``.
 
     ``alpha`` adds scikit-learn's L2 penalty alpha/(2 n) * sum ||W||^2 (biases
-    excluded, n the batch size), whose gradient is (alpha / n) * W.
+    excluded), whose gradient is (alpha / n) * W.  ``n`` is the batch size, or
+    with sample weights the batch's weight sum (a 0-d array); None means the
+    number of rows of ``delta``.
     """
+    count = delta.shape[0] if n is None else n
     grads: list[Layer] = []
     # Column sums as a product with a vector of ones: BLAS does this several times
     # faster than a reduction over axis 0, which strides across narrow rows.
@@ -97,7 +106,7 @@ def backward(
         gW = delta.T @ trace.inputs[i]
         trace.inputs[i] = None
         if alpha:
-            gW += W * (alpha / delta.shape[0])
+            gW += W * (alpha / count)
         grads.append(Layer(gW, ones @ delta))
         if i:
             # delta @ W is a fresh array, so the activation may scale it in place.

@@ -8,6 +8,8 @@ on every step, with no checks and no namespace lookup.
 
 from __future__ import annotations
 
+import math
+
 from ..backend import Array, Namespace, device_scope, namespace_of
 from ..validation import check_nonnegative_float
 from .backprop import backward, forward_output, forward_trace
@@ -47,34 +49,69 @@ def _prepare(
     return xp, layers, plan, a
 
 
-def l2_penalty(xp: Namespace, params: Params, alpha: float, n: int) -> Array:
+def l2_penalty(xp: Namespace, params: Params, alpha: float, n: float | Array) -> Array:
     """alpha/(2 n) * sum of squared weights (biases excluded), as a 0-d array.
 
-    This is scikit-learn's convention: the penalty is divided by the batch size n.
+    This is scikit-learn's convention: the penalty is divided by the batch size n
+    (with sample weights, by the batch's weight sum, so that an integer weight
+    is the same as repeating the row).
     """
     return sum(
         (xp.sum(layer.W * layer.W) for layer in params[1:]), xp.sum(params[0].W * params[0].W)
     ) * (0.5 * alpha / n)
 
 
+def weight_scale(xp: Namespace, w: Array) -> tuple[Array, Array]:
+    """Row weights ``w`` (n, 1) as (w / sum w, sum w), for the weighted batch mean.
+
+    A batch whose weights are all zero contributes nothing: its rows scale by 0
+    and its weight sum counts as infinite in the L2 term, so its gradient is 0.
+    """
+    total = xp.sum(w)
+    ones = xp.ones_like(total)
+    some = total > 0
+    return w / xp.where(some, total, ones), xp.where(some, total, ones * math.inf)
+
+
 def value_and_grad(
-    xp: Namespace, params: Params, X: Array, Y: Array, plan: Plan, alpha: float = 0.0
+    xp: Namespace,
+    params: Params,
+    X: Array,
+    Y: Array,
+    plan: Plan,
+    alpha: float = 0.0,
+    w: Array | None = None,
 ) -> tuple[Array, Params]:
-    """Kernel: the batch loss (0-d array) and the gradients of every layer."""
+    """Kernel: the batch loss (0-d array) and the gradients of every layer.
+
+    ``w`` is None, or the batch's sample weights as a column (n, 1): the loss is
+    then the weighted mean, and the L2 term is divided by the weight sum.
+    """
     trace = forward_trace(xp, params, X, plan)
+    if w is None:
+        scale: float | Array = 1.0 / Y.shape[0]
+        n: float | Array = X.shape[0]
+    else:
+        scale, n = weight_scale(xp, w)
     value, delta = plan.loss.value_and_delta(
-        xp, trace.z, trace.y_hat, Y, plan.output, trace.saved[-1], 1.0 / Y.shape[0]
+        xp, trace.z, trace.y_hat, Y, plan.output, trace.saved[-1], scale
     )
     if alpha:
-        value = value + l2_penalty(xp, params, alpha, X.shape[0])
-    return value, backward(xp, params, trace, delta, plan, alpha)
+        value = value + l2_penalty(xp, params, alpha, n)
+    return value, backward(xp, params, trace, delta, plan, alpha, None if w is None else n)
 
 
 def grad(
-    xp: Namespace, params: Params, X: Array, Y: Array, plan: Plan, alpha: float = 0.0
+    xp: Namespace,
+    params: Params,
+    X: Array,
+    Y: Array,
+    plan: Plan,
+    alpha: float = 0.0,
+    w: Array | None = None,
 ) -> Params:
     """Kernel: the gradients of every layer (the loss value is dropped)."""
-    return value_and_grad(xp, params, X, Y, plan, alpha)[1]
+    return value_and_grad(xp, params, X, Y, plan, alpha, w)[1]
 
 
 def forward(
@@ -135,7 +172,7 @@ def loss(
     xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
     with device_scope(X):
         z, y_hat = forward_output(xp, params, X, plan)
-        value = plan.loss.value(xp, z, y_hat, Y)
+        value = plan.loss.value(xp, z, y_hat, Y, None)
         return value + l2_penalty(xp, params, a, X.shape[0]) if a else value
 
 

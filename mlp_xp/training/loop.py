@@ -10,7 +10,7 @@ complete epoch.  The caller owns the stopping decision, through
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ..backend import Array, Placement, floating_point_errors_ignored, to_host
@@ -38,6 +38,21 @@ class Epoch(NamedTuple):
     """How many optimizer steps (mini-batches) the epoch took."""
 
 
+class Data(NamedTuple):
+    """The arrays an epoch trains on, on the device, standardised.
+
+    ``W`` and ``W_val`` are sample weights as columns (n, 1), or None when every
+    row counts the same; ``X_val``/``Y_val`` are None without a validation set.
+    """
+
+    X: Array
+    Y: Array
+    X_val: Array | None = None
+    Y_val: Array | None = None
+    W: Array | None = None
+    W_val: Array | None = None
+
+
 class Batches(NamedTuple):
     """How an epoch cuts the data: batch size, shuffle mode and its starting position."""
 
@@ -50,28 +65,32 @@ def run_epochs(
     placement: Placement,
     params: Params,
     state: State,
-    data: tuple[Array, Array, Array | None, Array | None],
+    data: Data,
     *,
     plan: Plan,
-    optimizer: Optimizer,
+    optimizer: Callable[[], Optimizer],
     batches: Batches,
     alpha: float,
     epochs: int,
 ) -> Iterator[Epoch]:
-    """Train ``epochs`` epochs on ``data = (X, Y, X_val, Y_val)``, yielding each one.
+    """Train ``epochs`` epochs on ``data``, yielding each one.
 
-    The epoch's batch losses and validation loss are read back to the host
-    once, at its end, never per step.  A generator that is closed early (the
-    caller stops) ends the shuffle's helper thread.
+    ``optimizer()`` is called before every epoch, so that a learning-rate
+    schedule (:mod:`mlp_xp.training.schedules`) sets each epoch's rate.  The
+    epoch's batch losses (with sample weights, their weight sums too) and the
+    validation loss are read back to the host once, at its end, never per step.
+    A generator that is closed early (the caller stops) ends the shuffle's
+    helper thread.
     """
     xp = placement.xp
-    X, Y, X_val, Y_val = data
+    X, Y, X_val, Y_val, W, W_val = data
     orders = EpochOrders(batches.position, int(X.shape[0]), batches.size, batches.shuffle, epochs)
     with floating_point_errors_ignored(placement), orders:
         for _ in range(epochs):
             order, batch_order, position = orders.next()
             losses: list[Array] = []
-            rows: list[int] = []
+            weights: list[Array] = []
+            rows: list[float] = []
             for step in epoch_steps(
                 placement,
                 params,
@@ -79,24 +98,33 @@ def run_epochs(
                 X,
                 Y,
                 plan=plan,
-                optimizer=optimizer,
+                optimizer=optimizer(),
                 batch_size=batches.size,
                 order=order,
                 alpha=alpha,
                 batches=batch_order,
+                W=W,
             ):
                 params, state = step.params, step.state
                 losses.append(step.loss)
                 rows.append(step.rows)
+                if step.weight is not None:
+                    weights.append(step.weight)
             if X_val is not None:
                 z, y_hat = forward_output(xp, params, X_val, plan)
+                w_val = None if W_val is None else W_val / xp.sum(W_val)
                 # No L2 term: the validation loss measures the fit alone.
-                losses.append(plan.loss.value(xp, z, y_hat, Y_val))
-            # The one read-back of the epoch: its batch losses and validation loss.
-            values = to_host(xp.stack([xp.asarray(v) for v in losses])).tolist()
-            loss = epoch_loss(values[: len(rows)], rows)
-            val_loss = float(values[-1]) if X_val is not None else None
-            yield Epoch(params, state, position, loss, val_loss, len(rows))
+                losses.append(plan.loss.value(xp, z, y_hat, Y_val, w_val))
+            # The one read-back of the epoch: its batch losses (and weight sums) and
+            # validation loss.
+            values = to_host(xp.stack([xp.asarray(v) for v in losses + weights])).tolist()
+            n = len(rows)
+            if weights:
+                rows = values[-n:]
+                values = values[:-n]
+            loss = epoch_loss(values[:n], rows)
+            val_loss = float(values[n]) if X_val is not None else None
+            yield Epoch(params, state, position, loss, val_loss, n)
 
 
 def check_diverged(epoch: Epoch, completed: int, learning_rate: float) -> None:

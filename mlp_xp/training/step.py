@@ -34,6 +34,8 @@ class Step(NamedTuple):
     """The batch loss, a 0-d array still on the device."""
     rows: int
     """How many samples the batch held."""
+    weight: Array | None = None
+    """The batch's sample-weight sum (0-d, on the device), or None without weights."""
 
 
 def train_step(
@@ -45,8 +47,11 @@ def train_step(
     plan: Plan,
     optimizer: Optimizer,
     alpha: float = 0.0,
+    w: Array | None = None,
 ) -> tuple[Params, State, Array]:
     """One optimizer step on one batch: (new params, new state, batch loss).
+
+    ``w`` holds the batch's sample weights as a column (n, 1), or is None.
 
     This is what ``fit`` runs on every batch and what benchmarks/step.py times.
     The gradients are materialised before the update, so that a lazy backend
@@ -55,14 +60,16 @@ def train_step(
     graph sums them, and the small gradients come back.  On eager backends
     materialize does nothing.
     """
-    value, grads = value_and_grad(placement.xp, params, X, Y, plan, alpha)
+    value, grads = value_and_grad(placement.xp, params, X, Y, plan, alpha, w)
     value, grads = materialize(placement, (value, grads))
     updates, state = optimizer.update(grads, state, params)
     return apply_updates(params, updates), state, value
 
 
-def epoch_loss(losses: list[float], rows: list[int]) -> float:
+def epoch_loss(losses: list[float], rows: list[float]) -> float:
     """The epoch's mean loss per sample from its batch losses, summed in float64 on the host.
+
+    ``rows`` are the batches' sizes, or with sample weights their weight sums.
 
     A sum past the largest float64 is inf, as a diverging run's loss should be.
     """
@@ -86,17 +93,23 @@ def epoch_steps(
     order: np.ndarray | None,
     alpha: float = 0.0,
     batches: np.ndarray | None = None,
+    W: Array | None = None,
 ) -> Iterator[Step]:
     """Yield one :class:`Step` per mini-batch of one epoch over ``X`` and ``Y``.
 
     ``order`` (from :func:`epoch_order`) visits the rows in a new order;
     ``batches`` (from :func:`batch_order`) visits the contiguous slices in the
-    order it gives.  With neither, the slices come in row order.
+    order it gives.  With neither, the slices come in row order.  ``W``, the
+    sample weights as a column (n, 1), is gathered with the rows.
     """
-    for Xb, Yb in _batches(placement, X, Y, batch_size, order, batches):
-        params, state, value = train_step(placement, params, state, Xb, Yb, plan, optimizer, alpha)
+    xp = placement.xp
+    for Xb, Yb, Wb in _batches(placement, X, Y, batch_size, order, batches, W):
+        params, state, value = train_step(
+            placement, params, state, Xb, Yb, plan, optimizer, alpha, Wb
+        )
         params, state = materialize(placement, (params, state), here=True)
-        yield Step(params, state, value, int(Xb.shape[0]))
+        weight = None if Wb is None else xp.sum(Wb)
+        yield Step(params, state, value, int(Xb.shape[0]), weight)
 
 
 GATHER_BYTES = 2**20
@@ -110,8 +123,9 @@ def _batches(
     batch_size: int,
     order: np.ndarray | None,
     batches: np.ndarray | None,
-) -> Iterator[tuple[Array, Array]]:
-    """The epoch's mini-batches, each a contiguous ``(X, Y)`` pair.
+    W: Array | None = None,
+) -> Iterator[tuple[Array, Array, Array | None]]:
+    """The epoch's mini-batches, each a contiguous ``(X, Y, W)`` triple (W may be None).
 
     A shuffled epoch moves its row order to the device once, then gathers the
     rows a few batches at a time, at most about :data:`GATHER_BYTES` (or one
@@ -130,18 +144,24 @@ def _batches(
         for first in range(0, n, chunk):
             part = index if chunk >= n else index[first : min(first + chunk, n)]
             Xc, Yc = xp.take(X, part, axis=0), xp.take(Y, part, axis=0)
+            Wc = None if W is None else xp.take(W, part, axis=0)
             size = Xc.shape[0]
             if size <= batch_size:
-                yield Xc, Yc
+                yield Xc, Yc, Wc
                 continue
             for start in range(0, size, batch_size):
                 stop = min(start + batch_size, size)  # the Array API has no out-of-range stops
-                yield Xc[start:stop, ...], Yc[start:stop, ...]
+                yield Xc[start:stop, ...], Yc[start:stop, ...], _rows(Wc, start, stop)
         return
     starts = range(0, n, batch_size) if batches is None else (int(i) * batch_size for i in batches)
     for start in starts:
         stop = min(start + batch_size, n)
         if start == 0 and stop == n:
-            yield X, Y
+            yield X, Y, W
         else:
-            yield X[start:stop, ...], Y[start:stop, ...]
+            yield X[start:stop, ...], Y[start:stop, ...], _rows(W, start, stop)
+
+
+def _rows(W: Array | None, start: int, stop: int) -> Array | None:
+    """Rows ``start:stop`` of the weights, or None without weights."""
+    return None if W is None else W[start:stop, ...]
