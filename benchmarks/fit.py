@@ -73,7 +73,7 @@ def measure_fit(case: str, dtype: str, report: Report) -> None:
     def fit(shuffle: bool, into: list[float]) -> None:
         stamps.clear()
         model.set_params(shuffle=shuffle)
-        model.fit(X, Y, callback=lambda info: stamps.append(time.perf_counter()))
+        model.fit(X, Y, callbacks=[lambda _epoch, info: stamps.append(time.perf_counter())])
         into.append(statistics.median(b - a for a, b in itertools.pairwise(stamps)))
 
     # Rounds of: a shuffled fit, an unshuffled one (the cheap cases only) and the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 
 class DivergenceError(FloatingPointError):
     """Training produced a NaN or infinite loss.
@@ -12,8 +14,8 @@ class DivergenceError(FloatingPointError):
     """
 
 
-class NotFittedError(ValueError, AttributeError):
-    """The estimator is used before ``fit`` (same bases as scikit-learn's)."""
+class NotFittedError(_SklearnNotFittedError):
+    """The estimator is used before ``fit``: scikit-learn's own exception, so its tools see it."""
 
 
 class PlacementWarning(UserWarning):

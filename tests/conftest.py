@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,10 @@ import pytest
 
 import mlp_xp
 from mlp_xp.backend import Placement, available_backends, from_host, resolve, to_host
+
+# scikit-learn runs its array-API estimator checks (tests/test_sklearn.py) only when
+# SciPy's array-API mode is on, which SciPy reads once, when it is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 # JAX computes in float64 only in x64 mode, which mlp_xp never switches on for a user:
 # the test suite, as a user would, switches it on before any array exists.

@@ -165,7 +165,7 @@ def test_a_killed_worker_is_replaced_and_training_matches_the_uninterrupted_run(
     held: list[str] = []
     seen: dict[str, Any] = {}
 
-    def on_epoch(info: dict[str, Any]) -> None:
+    def on_epoch(epoch: int, info: dict[str, Any]) -> None:
         if info["epoch"] == 1:
             # The victim holds chunks of the training data, persisted there.
             held.extend(
@@ -186,7 +186,7 @@ def test_a_killed_worker_is_replaced_and_training_matches_the_uninterrupted_run(
             )
             seen["workers"] = worker_pids(client)
 
-    interrupted = mlp_xp.MLPRegressor(**settings).fit(X, y, callback=on_epoch)
+    interrupted = mlp_xp.MLPRegressor(**settings).fit(X, y, callbacks=[on_epoch])
 
     assert held, "the victim held no data chunks; the test would prove nothing"
     assert victim not in seen["workers"], "the worker was not killed"

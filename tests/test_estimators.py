@@ -56,11 +56,12 @@ def test_get_params_and_set_params():
     }
     assert model.set_params(epochs=7) is model
     assert model.epochs == 7
-    with pytest.raises(ValueError, match="invalid parameter 'epoch' for MLPRegressor"):
+    # scikit-learn's own set_params and repr (BaseEstimator).
+    with pytest.raises(ValueError, match="Invalid parameter 'epoch' for estimator MLPRegressor"):
         model.set_params(epoch=1)
     clone = MLPRegressor(**model.get_params())
     assert clone.get_params() == model.get_params()
-    assert repr(model) == "MLPRegressor(hidden_layer_sizes=(8,), epochs=7)"
+    assert repr(model) == "MLPRegressor(epochs=7, hidden_layer_sizes=(8,))"
 
 
 def test_fit_returns_self_and_sets_fitted_attributes():
@@ -321,7 +322,8 @@ def test_rows_must_match():
 def test_feature_count_at_predict_time():
     X, y = _bmi(20)
     model = MLPRegressor(**_small(epochs=1)).fit(X, y)
-    with pytest.raises(ValueError, match="X has 3 features, but this MLPRegressor was trained"):
+    expected = "X has 3 features, but MLPRegressor is expecting 2 features as input"
+    with pytest.raises(ValueError, match=expected):
         model.predict(np.ones((4, 3)))
 
 
@@ -345,7 +347,7 @@ class _Interrupt:
     def __init__(self, at: int) -> None:
         self.at = at
 
-    def __call__(self, info):
+    def __call__(self, epoch, info):
         if info["epoch"] == self.at:
             raise KeyboardInterrupt
 
@@ -360,7 +362,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, optimizer, suffix)
     full = MLPRegressor(**kw).fit(X, y)
     model = MLPRegressor(**kw)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(X, y, callback=_Interrupt(at=3))
+        model.fit(X, y, callbacks=[_Interrupt(at=3)])
     assert model.interrupted_
     assert model.n_epochs_ == 3
     path = tmp_path / f"ckpt{suffix}"
@@ -382,7 +384,7 @@ def test_a_format_1_checkpoint_resumes_to_the_same_result(tmp_path):
     full = MLPRegressor(**kw).fit(X, y)
     model = MLPRegressor(**kw)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(X, y, callback=_Interrupt(at=1))
+        model.fit(X, y, callbacks=[_Interrupt(at=1)])
     path = tmp_path / "ckpt.npz"
     model.save(path)
     with np.load(path) as saved:

@@ -181,6 +181,38 @@ def test_trajectory_matches_the_reference(target, network, optimizer):
     assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"sample_weight": True},
+        {"schedule": "invscaling"},
+        {"sample_weight": True, "schedule": "cosine", "optimizer": "adam", "alpha": 1e-3},
+    ],
+    ids=["weighted", "invscaling", "weighted-cosine-adam-l2"],
+)
+def test_weighted_and_scheduled_training_match_the_reference(target, settings):
+    """Sample weights and learning-rate schedules keep every backend within the rule."""
+    config = parity.ParityConfig(steps=60, batch_size=50, n_samples=400, **settings)
+    problem = parity.make_problem(config)
+    if settings.get("sample_weight"):
+        assert problem.W is not None
+        assert set(np.unique(problem.W)) <= {0.0, 1.0, 2.0, 3.0}
+    host = mlp_xp.backend.host_placement()
+    reference = [
+        _vector(flatten(s.params)) for s in parity.trajectory(problem, config, host, "float64")
+    ]
+    steps = parity.trajectory(problem, config, target.placement, target.dtype_name)
+    for k, (step, ref_vector) in enumerate(zip(steps, reference, strict=True), start=1):
+        deviation = _deviation(_vector(flatten(step.params)), ref_vector)
+        limit = config.tolerance(target.dtype_name, k)
+        assert deviation <= limit, f"step {k}: {deviation:.3e} > {limit:.3e}"
+    # The weights and the schedule change the run: it is not the plain one.
+    plain = parity.ParityConfig(steps=60, batch_size=50, n_samples=400)
+    *_, final = parity.trajectory(parity.make_problem(plain), plain, host, "float64")
+    last = _vector(flatten(final.params))
+    assert _deviation(reference[-1], last) > 1e-3
+
+
 # --------------------------------------------------------------------------- placement
 
 

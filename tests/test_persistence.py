@@ -18,7 +18,7 @@ class _Interrupt:
     def __init__(self, at: int) -> None:
         self.at = at
 
-    def __call__(self, info: dict) -> None:
+    def __call__(self, epoch: int, info: dict) -> None:
         if info["epoch"] == self.at:
             raise KeyboardInterrupt
 
@@ -57,7 +57,7 @@ def test_optimizer_states_are_named_in_the_file_and_unnamed_ones_still_resume(
     full = MLPRegressor(**kw).fit(X, y)
     model = MLPRegressor(**kw)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(X, y, callback=_Interrupt(at=2))
+        model.fit(X, y, callbacks=[_Interrupt(at=2)])
     path = tmp_path / "ckpt.npz"
     model.save(path)
     with np.load(path) as saved:

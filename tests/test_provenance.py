@@ -46,7 +46,7 @@ class _Interrupt:
     def __init__(self, at: int) -> None:
         self.at = at
 
-    def __call__(self, info: dict) -> None:
+    def __call__(self, epoch: int, info: dict) -> None:
         if info["epoch"] == self.at:
             raise KeyboardInterrupt
 
@@ -171,7 +171,7 @@ def test_an_interrupted_fit_and_its_resume_are_two_segments(tmp_path):
     X, y = make_bmi(300, seed=1)
     model = MLPRegressor((6,), batch_size=64, epochs=6, tol=0.0)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(X, y, callback=_Interrupt(at=2))
+        model.fit(X, y, callbacks=[_Interrupt(at=2)])
     per_epoch = math.ceil(300 / 64)
     assert _summary(model) == [("fit", 0, 2, "interrupted", 2 * per_epoch)]
 
@@ -195,12 +195,12 @@ def test_any_exception_from_a_callback_ends_the_segment_as_interrupted():
     X, y = make_bmi(200, seed=1)
     model = MLPRegressor((4,), batch_size=50, epochs=4)
 
-    def fail(info: dict) -> None:
+    def fail(epoch: int, info: dict) -> None:
         msg = "a callback failed"
         raise RuntimeError(msg)
 
     with pytest.raises(RuntimeError, match="a callback failed"):
-        model.fit(X, y, callback=fail)
+        model.fit(X, y, callbacks=[fail])
     assert _summary(model) == [("fit", 0, 1, "interrupted", 4)]
 
 
@@ -312,20 +312,23 @@ def test_the_cli_saves_provenance_and_an_interrupted_run_still_resumes(
     ckpt = tmp_path / "ckpt.npz"
     original = train_cmd._Progress.__call__
 
-    def interrupt_at_epoch_2(self, info):
-        original(self, info)
-        if info["epoch"] == 2:
+    def interrupt_at_epoch_2(self, epoch, info):
+        original(self, epoch, info)
+        if epoch == 2:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(train_cmd._Progress, "__call__", interrupt_at_epoch_2)
     assert main([*args, "--out", str(ckpt)]) == 130
     monkeypatch.setattr(train_cmd._Progress, "__call__", original)
-    meta, _ = read_container(ckpt)
+    # The interrupt's checkpoint goes beside --out, never over it.
+    saved = tmp_path / "ckpt.checkpoint.npz"
+    assert not ckpt.exists()
+    meta, _ = read_container(saved)
     assert [(s["kind"], s["ended"]) for s in meta["provenance"]["segments"]] == [
         ("fit", "interrupted")
     ]
 
-    assert main([*args, "--resume", str(ckpt), "--out", str(ckpt)]) == 0
+    assert main([*args, "--resume", str(saved), "--out", str(ckpt)]) == 0
     meta, _ = read_container(ckpt)
     kinds = [(s["kind"], s["start_epoch"], s["end_epoch"]) for s in meta["provenance"]["segments"]]
     assert kinds == [("fit", 0, 2), ("resume", 2, 5)]
@@ -358,7 +361,9 @@ def test_the_cli_saves_provenance_of_a_diverged_run(tmp_path, capsys):
     code = main([*argv, "--epochs", "5", "--out", str(out), "--quiet"])
     assert code == 1
     capsys.readouterr()
-    meta, _ = read_container(out)
+    # The last finite weights go beside --out, never over it.
+    assert not out.exists()
+    meta, _ = read_container(tmp_path / "d.diverged.npz")
     assert [s["ended"] for s in meta["provenance"]["segments"]] == ["diverged"]
     backend = meta["provenance"]["segments"][0]["backend"]
     assert backend in meta["provenance"]["segments"][0]["environment"]["versions"]

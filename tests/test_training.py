@@ -101,16 +101,16 @@ def test_the_helper_thread_ends_with_the_fit():
     y = X.sum(axis=1)
     during = []
     model = mlp_xp.MLPRegressor((4,), epochs=40, batch_size=16, tol=0.0)
-    model.fit(X, y, callback=lambda info: during.append(_helpers()))
+    model.fit(X, y, callbacks=[lambda _epoch, info: during.append(_helpers())])
     assert during[0] == ["mlp_xp-shuffle_0"]  # drawing the next block while epoch 1 trained
     assert _helpers() == []
 
-    def stop(info):
+    def stop(epoch, info):
         if info["epoch"] == 5:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        mlp_xp.MLPRegressor((4,), epochs=40, batch_size=16).fit(X, y, callback=stop)
+        mlp_xp.MLPRegressor((4,), epochs=40, batch_size=16).fit(X, y, callbacks=[stop])
     assert _helpers() == []
 
 
@@ -173,7 +173,7 @@ def test_a_shuffled_epoch_holds_no_second_copy_of_the_data():
     y = X[:, 0].copy()
     peaks = []
 
-    def watch(info):
+    def watch(epoch, info):
         if info["epoch"] > 1:
             peaks.append(tracemalloc.get_traced_memory()[1] - start[0])
         start[0] = tracemalloc.get_traced_memory()[0]
@@ -182,7 +182,9 @@ def test_a_shuffled_epoch_holds_no_second_copy_of_the_data():
     start = [0]
     tracemalloc.start()
     try:
-        mlp_xp.MLPRegressor((4,), epochs=3, batch_size=256, scale=False).fit(X, y, callback=watch)
+        mlp_xp.MLPRegressor((4,), epochs=3, batch_size=256, scale=False).fit(
+            X, y, callbacks=[watch]
+        )
     finally:
         tracemalloc.stop()
     # A whole-epoch gather adds 16 MB (checked: with GATHER_BYTES = 2**40 this

@@ -104,7 +104,7 @@ class _Interrupt:
     def __init__(self, at: int) -> None:
         self.at = at
 
-    def __call__(self, info):
+    def __call__(self, epoch, info):
         if info["epoch"] == self.at:
             raise KeyboardInterrupt
 
@@ -113,7 +113,7 @@ def test_resumed_and_early_stopped_models_verify(tmp_path):
     X, y = _data(400)
     model = _regressor(epochs=8, early_stopping=True, patience=3)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(X, y, callback=_Interrupt(at=3))
+        model.fit(X, y, callbacks=[_Interrupt(at=3)])
     path = tmp_path / "ckpt.npz"
     model.save(path)
     resumed = mlp_xp.load(path).fit(X, y, resume=True)
@@ -266,7 +266,7 @@ def test_edited_scalers_or_classes_fail():
 
 def _interrupt_inside_epoch(monkeypatch, epoch: int) -> None:
     """A Ctrl-C while epoch ``epoch`` trains, as a user's would land (not at an epoch's end)."""
-    import mlp_xp.estimators.base as base
+    import mlp_xp.estimators.epochs as base
 
     real = base.check_diverged
 

@@ -1,10 +1,14 @@
-"""What the two estimators share: parameters, data preparation, the fit loop (estimator layer).
+"""What the two estimators share: data preparation, fit, prediction, persistence (estimator layer).
 
 ``__init__`` only stores parameters; ``fit`` returns ``self``; fitted attributes
-end in ``_``.  Training runs in the namespace and on the device of ``X`` when
-``backend`` is None (scikit-learn's array-API convention), or wherever
-``backend``/``device`` say.  The training loop reads one small array back to the
-host per epoch (the epoch's training and validation loss), never per step.
+end in ``_``.  The estimators are scikit-learn estimators (``BaseEstimator``
+with ``RegressorMixin``/``ClassifierMixin``), so ``clone``, ``Pipeline`` and
+the searches work as scikit-learn intends, while X keeps its own array
+validation (:mod:`mlp_xp.estimators.inputs`): training runs in the namespace
+and on the device of ``X`` when ``backend`` is None (scikit-learn's array-API
+convention), or wherever ``backend``/``device`` say.  The epoch loop
+(:mod:`mlp_xp.estimators.epochs`) reads one small array back to the host per
+epoch (the epoch's losses), never per step.
 
 Host NumPy appears here only for the host's jobs: the seeded generators that
 split and shuffle, and label encoding (labels may be strings).
@@ -14,8 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
-from typing import Any, ClassVar
+import os
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -24,10 +28,10 @@ from ..backend import (
     HOST_BACKEND,
     Array,
     Placement,
-    check_supported,
     device_name,
     dtype_name,
     float_dtype,
+    from_host,
     host_placement,
     is_array,
     is_lazy,
@@ -42,30 +46,25 @@ from ..backend import (
 )
 from ..errors import NotFittedError
 from ..nn.backprop import forward_output
-from ..nn.checks import check_finite
 from ..nn.init import init_params
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer
 from ..nn.plan import Plan
 from ..seeds import seeded_split
-from ..training import (
-    Batches,
-    Epoch,
-    Stopping,
-    check_diverged,
-    run_epochs,
-    start_position,
-)
+from ..training import Data, check_callbacks, start_position, start_schedule
+from .epochs import EpochLoop
+from .inputs import feature_names, match_columns, prepare_features, prepare_sample_weight
 from .params import Hyperparameters
 from .persistence import save_model
-from .provenance import end_segment, ending, start_segment, with_segment
+from .provenance import start_segment
 from .scaling import Scaler
 
-EpochCallback = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from ..export import ExportReport
 
 
-class _BaseMLP(Hyperparameters):
-    """Shared data preparation, training loop, prediction and persistence of the estimators."""
+class _BaseMLP(EpochLoop, Hyperparameters):
+    """Shared data preparation, training, prediction and persistence of the estimators."""
 
     _estimator_type: ClassVar[str] = ""
 
@@ -82,13 +81,36 @@ class _BaseMLP(Hyperparameters):
     x_scaler_: Scaler | None
     y_scaler_: Scaler | None
     best_epoch_: int
+    stop_reason_: str
     interrupted_: bool
-    feature_names_in_: list[str] | None
+    feature_names_in_: np.ndarray
     target_name_: str | None
     data_info_: dict[str, Any] | None
     provenance_: dict[str, Any]
     _state: dict[str, Any]
     _y_1d: bool
+
+    # ------------------------------------------------------------------ scikit-learn
+
+    def __sklearn_tags__(self) -> Any:
+        """The tags that hold: array-API input, no NaN, dense only, deterministic per backend."""
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        # The same seed gives the same model on one backend and machine; across
+        # backends the parity suite measures how far they differ.
+        tags.non_deterministic = False
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "params_")
+
+    @property
+    def n_iter_(self) -> int:
+        """The epochs trained, scikit-learn's name for ``n_epochs_``."""
+        self._check_fitted()
+        return int(self.n_epochs_)
 
     # ------------------------------------------------------------------ data
 
@@ -106,40 +128,18 @@ class _BaseMLP(Hyperparameters):
         return resolve(self.backend, self.device)
 
     def _prepare_X(self, X: Any, placement: Placement, dtype: object) -> Array:
-        """X as a finite 2-D float array in ``placement``."""
-        if is_array(X):
-            check_supported(X, "X")
-        else:
-            try:
-                X = np.asarray(X)
-            except (ValueError, TypeError) as exc:
-                msg = f"X could not be read as a 2-D numeric array: {exc}"
-                raise ValueError(msg) from None
-        if isinstance(X, np.ndarray) and X.dtype.kind not in "biuf":
-            msg = (
-                f"X has dtype {X.dtype}, but numeric features are needed; "
-                "encode text or categories as numbers first"
-            )
-            raise TypeError(msg)
-        if X.ndim != 2:
-            hint = " (reshape a single feature with X.reshape(-1, 1))" if X.ndim == 1 else ""
-            msg = f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}{hint}"
-            raise ValueError(msg)
-        if X.shape[0] < 1 or X.shape[1] < 1:
-            msg = f"X must have at least one sample and one feature, got shape {tuple(X.shape)}"
-            raise ValueError(msg)
-        name = dtype_name(X.dtype)
-        if name.startswith("complex"):
-            msg = f"X has dtype {name}; complex features are not supported"
-            raise TypeError(msg)
-        out = move(X, placement, dtype)
-        check_finite(placement.xp, "X", out)
-        return out
+        """X as a finite 2-D float array in ``placement``, its columns matched by name."""
+        X = match_columns(X, self._known_names(), type(self).__name__)
+        return prepare_features(X, placement, dtype)
+
+    def _known_names(self) -> list[str] | None:
+        names = getattr(self, "feature_names_in_", None)
+        return None if names is None else [str(n) for n in names]
 
     def _resolve_dtype(self, X: Any, placement: Placement) -> str:
         if self.dtype is not None:
             return dtype_name(self.dtype)
-        kind = dtype_name(X.dtype) if hasattr(X, "dtype") else np.asarray(X).dtype.name
+        kind = dtype_name(X.dtype) if hasattr(X, "dtype") else ""
         if kind in FLOAT_DTYPES:
             return kind
         return dtype_name(float_dtype(placement.xp, None, placement.device))
@@ -148,8 +148,8 @@ class _BaseMLP(Hyperparameters):
         """X has as many features as the model was trained with (resume, predict)."""
         if Xd.shape[1] != self.n_features_in_:
             msg = (
-                f"X has {Xd.shape[1]} features, but this {type(self).__name__} was "
-                f"trained with {self.n_features_in_}"
+                f"X has {Xd.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
             )
             raise ValueError(msg)
 
@@ -166,6 +166,10 @@ class _BaseMLP(Hyperparameters):
     def _encode_targets(self, y: Any, placement: Placement, dtype: str, first: bool) -> Array:
         raise NotImplementedError
 
+    def _row_class_weights(self, y: Any) -> np.ndarray | None:
+        """Each row's class weight (the classifier's ``class_weight``); None for none."""
+        return None
+
     def _plan(self) -> Plan:
         raise NotImplementedError
 
@@ -175,29 +179,39 @@ class _BaseMLP(Hyperparameters):
         self,
         X: Any,
         y: Any,
+        sample_weight: Any = None,
         *,
+        callbacks: Any = None,
         resume: bool = False,
-        callback: EpochCallback | None = None,
     ) -> _BaseMLP:
         """Train on ``X`` and ``y`` for ``epochs`` epochs (or until stopping rules fire).
 
         Parameters
         ----------
-        X : array, shape (n_samples, n_features)
-            Any supported array or host data.
+        X : array or DataFrame, shape (n_samples, n_features)
+            Any supported array, or host data; a DataFrame's column names are
+            kept in ``feature_names_in_`` and later inputs are matched by name.
         y : array, shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array, shape (n_samples,), optional
+            Non-negative weights: the loss is the weighted mean over each batch,
+            the scaler's statistics, the L2 term's normalisation and early
+            stopping's validation loss are weighted too, so an integer weight is
+            the same as repeating the row.  The model records their fingerprint.
+        callbacks : list, optional
+            Each ``callback(epoch, logs)`` (or ``.on_epoch_end(epoch, logs)``) is
+            called after every epoch with ``logs`` holding ``loss``,
+            ``val_loss``, ``learning_rate`` and ``epochs``; returning True stops
+            training (``stop_reason_ == "callback"``).  See
+            :mod:`mlp_xp.training.callbacks`.
         resume : bool
             Continue an interrupted or loaded run where it stopped, up to ``epochs``
-            epochs in total, with its optimizer state, random generator, scaling and
-            validation split.  The result equals that of an uninterrupted run.
-        callback : callable, optional
-            Called after every epoch with a dict holding ``epoch``, ``loss``,
-            ``val_loss`` and ``epochs``; used by the command line's progress bar.
+            epochs in total, with its optimizer state, random generator, schedule,
+            scaling, class weights and validation split.  The result equals that
+            of an uninterrupted run.
 
         Every call adds a segment to ``provenance_`` (see
-        :mod:`mlp_xp.estimators.provenance`): its epochs, steps, how it ended,
-        where it ran and a fingerprint of ``X`` and ``y``; without ``resume``
-        the record starts afresh.
+        :mod:`mlp_xp.estimators.provenance`); without ``resume`` the record
+        starts afresh.  ``stop_reason_`` says why training stopped.
 
         Returns
         -------
@@ -209,10 +223,17 @@ class _BaseMLP(Hyperparameters):
             msg = "resume=True needs a fitted or loaded model; call fit without resume first"
             raise ValueError(msg)
         kind = "resume" if resume else "fit"
-        self._train(X, y, kind=kind, max_epochs=self.epochs, callback=callback)
+        self._train(
+            X,
+            y,
+            kind=kind,
+            max_epochs=self.epochs,
+            callbacks=check_callbacks(callbacks),
+            sample_weight=sample_weight,
+        )
         return self
 
-    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> None:
+    def _partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> None:
         """Train one epoch on ``X`` and ``y``, starting from the current weights."""
         epochs = getattr(self, "n_epochs_", 0) + 1
         self._train(
@@ -220,9 +241,10 @@ class _BaseMLP(Hyperparameters):
             y,
             kind="partial_fit",
             max_epochs=epochs,
-            callback=None,
+            callbacks=(),
             stopping=False,
             classes=classes,
+            sample_weight=sample_weight,
         )
 
     def _reset(self) -> None:
@@ -237,25 +259,29 @@ class _BaseMLP(Hyperparameters):
         *,
         kind: str,
         max_epochs: int,
-        callback: EpochCallback | None,
+        callbacks: tuple[Any, ...],
         stopping: bool = True,
         classes: Any = None,
+        sample_weight: Any = None,
     ) -> None:
-        """The training loop, shared by fit, fit(resume=True) and partial_fit (``kind``)."""
+        """The training run shared by fit, fit(resume=True) and partial_fit (``kind``)."""
         sizes, optimizer = self._check_params()
         first = not hasattr(self, "params_")
         if first:
+            names = feature_names(X)
             placement = self._placement_for(X)
             dtype = self._resolve_dtype(X, placement)
             if classes is not None:
                 self._set_classes(classes)
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
         else:
             placement = resolve(self.backend_, self.device_)
             dtype = self.dtype_
         with on_device(placement):
-            Xd, Yd = self._training_arrays(X, y, placement, dtype, first)
+            Xd, Yd, Wd = self._training_arrays(X, y, sample_weight, placement, dtype, first)
             if first:
-                self._start(placement, dtype, sizes, optimizer, Xd, Yd)
+                self._start(placement, dtype, sizes, optimizer, Xd, Yd, Wd)
             segment = start_segment(
                 kind,
                 placement=placement,
@@ -268,109 +294,47 @@ class _BaseMLP(Hyperparameters):
                 hyperparameters={
                     k: v
                     for k, v in self.get_params().items()
-                    if k not in ("backend", "device", "dtype", "epochs", "shuffle")
+                    if k not in ("backend", "device", "dtype", "epochs", "shuffle", "class_weight")
                 },
                 classes=classes,
+                sample_weight=sample_weight,
             )
-            self._train_on(placement, Xd, Yd, optimizer, max_epochs, callback, stopping, segment)
-
-    def _train_on(
-        self,
-        placement: Placement,
-        Xd: Array,
-        Yd: Array,
-        optimizer: Optimizer,
-        max_epochs: int,
-        callback: EpochCallback | None,
-        stopping: bool,
-        segment: dict[str, Any],
-    ) -> None:
-        """The training loop, on the placement's device; ``segment`` records how it went."""
-        state = getattr(self, "_state", None) or {}
-        data = self._scaled(placement, Xd, Yd, split=self.early_stopping and stopping)
-        n = int(data[0].shape[0])
-        batches = Batches(
-            min(int(self.batch_size), n), self._shuffle_mode(placement), state["rng"]
-        )
-        rule = Stopping(state, float(self.tol), int(self.patience))
-        steps, stopped = 0, False
-        try:
-            for epoch in run_epochs(
-                placement,
-                self.params_,
-                state["opt"],
-                data,
-                plan=self._plan(),
-                optimizer=optimizer,
-                batches=batches,
-                alpha=float(self.alpha),
-                epochs=max_epochs - self.n_epochs_,
-            ):
-                check_diverged(epoch, self.n_epochs_, self.learning_rate)
-                self._commit(state, epoch)
-                steps += epoch.steps
-                # The epoch is handled whole (the stopping rule included) before the
-                # callback runs: a callback that raises leaves the state an interrupt
-                # in the next epoch would, so that a resume continues exactly.
-                if stopping:
-                    stopped, best = rule.update(epoch.loss, epoch.val_loss, self.params_)
-                    if best:
-                        self.best_epoch_ = self.n_epochs_
-                if callback is not None:
-                    callback(
-                        {
-                            "epoch": self.n_epochs_,
-                            "epochs": max_epochs,
-                            "loss": epoch.loss,
-                            "val_loss": epoch.val_loss,
-                        }
-                    )
-                if stopped:
-                    break
-        except BaseException as exc:
-            # Keep the state of the last complete epoch, so that the checkpoint the
-            # caller saves resumes exactly; then let the interrupt through.
-            if isinstance(exc, KeyboardInterrupt):
-                self.interrupted_ = True
-            self._record(segment, ending(exc, stopped), steps, None)
-            raise
-        finally:
-            self._state = state
-        kept_best = self.early_stopping and stopping and state["best"] is not None
-        if kept_best:
-            self.params_ = state["best"]
-        self.interrupted_ = False
-        best_epoch = getattr(self, "best_epoch_", None) if kept_best else None
-        self._record(segment, ending(None, stopped), steps, best_epoch)
-
-    def _record(
-        self, segment: dict[str, Any], ended: str, steps: int, best_epoch: int | None
-    ) -> None:
-        """Add the call's segment, now ended, to ``provenance_``."""
-        end_segment(
-            segment, ended=ended, end_epoch=self.n_epochs_, steps=steps, best_epoch=best_epoch
-        )
-        self.provenance_ = with_segment(getattr(self, "provenance_", None), segment)
+            data = self._scaled(placement, Xd, Yd, Wd, split=self.early_stopping and stopping)
+            self._train_on(placement, data, max_epochs, callbacks, stopping, segment)
 
     def _training_arrays(
-        self, X: Any, y: Any, placement: Placement, dtype: str, first: bool
-    ) -> tuple[Array, Array]:
-        """X and the encoded targets in ``placement``, checked and laid out for batches."""
+        self, X: Any, y: Any, sample_weight: Any, placement: Placement, dtype: str, first: bool
+    ) -> tuple[Array, Array, Array | None]:
+        """X, the encoded targets and the row weights in ``placement``, checked."""
         Xd = self._prepare_X(X, placement, dtype)
         if not first:
             self._check_n_features(Xd)
-        Yd = self._encode_targets(y, placement, dtype, first)
-        if Yd.shape[0] != Xd.shape[0]:
-            msg = f"X has {Xd.shape[0]} rows but y has {Yd.shape[0]}; they must match"
+        n = int(Xd.shape[0])
+        if first and n < 2:
+            msg = (
+                f"n_samples={n}: fit needs at least 2 samples, got 1 sample; "
+                "a network cannot be trained (or scaled) on a single row"
+            )
             raise ValueError(msg)
-        return shard_rows(
+        Wd = prepare_sample_weight(sample_weight, n, placement, dtype)
+        Yd = self._encode_targets(y, placement, dtype, first)
+        if Yd.shape[0] != n:
+            msg = f"X has {n} rows but y has {Yd.shape[0]}; they must match"
+            raise ValueError(msg)
+        per_class = self._row_class_weights(y)
+        if per_class is not None:
+            column = from_host(per_class.reshape(-1, 1), placement, dtype)
+            Wd = column if Wd is None else Wd * column
+        batch = min(int(self.batch_size), n)
+        Xd, Yd = shard_rows(
             placement,
             Xd,
             Yd,
-            batch_size=min(int(self.batch_size), int(Xd.shape[0])),
+            batch_size=batch,
             x_in_memory=not is_lazy(X),
             y_in_memory=not is_lazy(y),
         )
+        return Xd, Yd, Wd
 
     def _start(
         self,
@@ -380,6 +344,7 @@ class _BaseMLP(Hyperparameters):
         optimizer: Optimizer,
         Xd: Array,
         Yd: Array,
+        Wd: Array | None,
     ) -> None:
         """A new model's fitted attributes: placement, scaling, initial weights and state."""
         self.backend_ = placement.name
@@ -388,8 +353,8 @@ class _BaseMLP(Hyperparameters):
         self.n_features_in_ = int(Xd.shape[1])
         self.n_outputs_ = int(Yd.shape[1])
         if self.scale:
-            self.x_scaler_ = Scaler.fit(placement, Xd)
-            self.y_scaler_ = Scaler.fit(placement, Yd) if self._scales_targets() else None
+            self.x_scaler_ = Scaler.fit(placement, Xd, Wd)
+            self.y_scaler_ = Scaler.fit(placement, Yd, Wd) if self._scales_targets() else None
         else:
             self.x_scaler_ = self.y_scaler_ = None
         self.params_ = init_params(
@@ -401,7 +366,7 @@ class _BaseMLP(Hyperparameters):
             device=self.device_,
         )
         self.n_epochs_ = 0
-        self.history_ = {"loss": [], "val_loss": []}
+        self.history_ = {"loss": [], "val_loss": [], "learning_rate": []}
         self._state = {
             "opt": optimizer.init(self.params_),
             "rng": start_position(np.random.default_rng([int(self.seed), 2])),
@@ -409,31 +374,21 @@ class _BaseMLP(Hyperparameters):
             "best_loss": math.inf,
             "bad_epochs": 0,
         }
+        start_schedule(self._state, float(self.learning_rate))
 
     def _scaled(
-        self, placement: Placement, Xd: Array, Yd: Array, *, split: bool
-    ) -> tuple[Array, Array, Array | None, Array | None]:
-        """``(X, Y, X_val, Y_val)`` standardised, with the validation split when ``split``."""
+        self, placement: Placement, Xd: Array, Yd: Array, Wd: Array | None, *, split: bool
+    ) -> Data:
+        """The epoch loop's data, standardised, with the validation split when ``split``."""
         if self.x_scaler_ is not None:
             Xd = self.x_scaler_.transform(Xd)
         if self.y_scaler_ is not None:
             Yd = self.y_scaler_.transform(Yd)
         if not split:
-            return Xd, Yd, None, None
-        return self._split(placement, Xd, Yd)
+            return Data(Xd, Yd, W=Wd)
+        return self._split(placement, Xd, Yd, Wd)
 
-    def _commit(self, state: dict[str, Any], epoch: Epoch) -> None:
-        """An epoch is complete: keep its weights, optimizer state, position and losses."""
-        self.params_, state["opt"] = epoch.params, epoch.state
-        state["rng"] = epoch.position
-        self.n_epochs_ += 1
-        self.history_["loss"].append(epoch.loss)
-        self.history_["val_loss"].append(epoch.val_loss)
-        self.loss_ = epoch.loss
-
-    def _split(
-        self, placement: Placement, X: Array, Y: Array
-    ) -> tuple[Array, Array, Array, Array]:
+    def _split(self, placement: Placement, X: Array, Y: Array, W: Array | None) -> Data:
         """A seeded random validation split (the same rows on every backend)."""
         n = X.shape[0]
         n_val = max(1, round(n * float(self.validation_fraction)))
@@ -444,11 +399,13 @@ class _BaseMLP(Hyperparameters):
             )
             raise ValueError(msg)
         train, val = seeded_split(n, n_val, [int(self.seed), 1])
-        return (
+        return Data(
             take_rows(placement, X, train),
             take_rows(placement, Y, train),
             take_rows(placement, X, val),
             take_rows(placement, Y, val),
+            None if W is None else take_rows(placement, W, train),
+            None if W is None else take_rows(placement, W, val),
         )
 
     def _scales_targets(self) -> bool:
@@ -480,6 +437,25 @@ class _BaseMLP(Hyperparameters):
             return a
         return move(a, where_in, None)
 
+    def to_onnx(
+        self, path: str | os.PathLike[str], *, data: Any = None, rows: int = 1000, seed: int = 0
+    ) -> ExportReport:
+        """Export to an ONNX file, checked on onnxruntime before it is written.
+
+        The graph is this model's own forward pass recorded by ndonnx.  It is run on
+        onnxruntime over ``data`` (or ``rows`` rows seeded with ``seed`` in the training
+        range), compared with ``predict`` by the parity rule, and written atomically only
+        if they agree.  Needs ``pip install 'mlp_xp[onnx]'``; see :func:`mlp_xp.export.to_onnx`.
+
+        Returns
+        -------
+        ExportReport
+            ``passed``, ``written``, ``deviation``, ``tolerance``; ``lines()`` to print.
+        """
+        from ..export import to_onnx  # needs the onnx extra, so imported only when used
+
+        return to_onnx(self, path, data=data, rows=rows, seed=seed)
+
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str) -> None:
@@ -495,3 +471,14 @@ class _BaseMLP(Hyperparameters):
 def host_values(y: Any) -> np.ndarray:
     """Labels or targets of any backend (or a list) as a host NumPy array."""
     return to_host(y) if is_array(y) else np.asarray(y)
+
+
+def host_weights(sample_weight: Any, n: int) -> np.ndarray | None:
+    """Sample weights on the host, for scores computed there; None when not given."""
+    if sample_weight is None:
+        return None
+    w = host_values(sample_weight).astype(np.float64).reshape(-1)
+    if w.shape[0] != n:
+        msg = f"sample_weight has {w.shape[0]} values for {n} samples; they must match"
+        raise ValueError(msg)
+    return w

@@ -1,22 +1,23 @@
-"""The estimators' hyperparameters: storage, get_params and set_params, checks (estimator layer).
+"""The estimators' hyperparameters: storage and checks (estimator layer).
 
 As in scikit-learn, ``__init__`` only stores its arguments; every check runs
 once, in :meth:`Hyperparameters._check_params`, when ``fit`` starts.
+``get_params``, ``set_params``, ``clone`` and the repr are scikit-learn's own,
+from :class:`sklearn.base.BaseEstimator`.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..backend import FLOAT_DTYPES, Placement, dtype_name
 from ..nn.activations import HIDDEN_ACTIVATIONS
 from ..nn.init import INITS
 from ..nn.optimizers import OPTIMIZERS, Optimizer
-from ..training import SHUFFLES
+from ..training import SCHEDULES, SHUFFLES
 from ..validation import (
     check_name,
     check_nonnegative_float,
@@ -25,7 +26,7 @@ from ..validation import (
 )
 
 
-class Hyperparameters:
+class Hyperparameters(BaseEstimator):
     """The constructor parameters shared by both estimators, and their checks."""
 
     def __init__(
@@ -35,6 +36,8 @@ class Hyperparameters:
         *,
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
+        schedule: str = "constant",
+        power_t: float = 0.5,
         batch_size: int = 200,
         epochs: int = 200,
         shuffle: bool | str = True,
@@ -54,6 +57,8 @@ class Hyperparameters:
         self.activation = activation
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.power_t = power_t
         self.batch_size = batch_size
         self.epochs = epochs
         self.shuffle = shuffle
@@ -69,38 +74,6 @@ class Hyperparameters:
         self.backend = backend
         self.device = device
 
-    # ------------------------------------------------------------------ parameters
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(Hyperparameters.__init__)
-        return [p for p in sig.parameters if p != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters, as scikit-learn's ``get_params``."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> Hyperparameters:
-        """Set constructor parameters; unknown names raise ValueError listing valid ones."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                msg = f"invalid parameter {name!r} for {type(self).__name__}; valid: {valid}"
-                raise ValueError(msg)
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {
-            k: p.default for k, p in inspect.signature(Hyperparameters.__init__).parameters.items()
-        }
-        changed = [
-            f"{k}={v!r}"
-            for k, v in self.get_params().items()
-            if k in defaults and v != defaults[k]
-        ]
-        return f"{type(self).__name__}({', '.join(changed)})"
-
     def _check_params(self) -> tuple[tuple[int, ...], Optimizer]:
         """Validate every hyperparameter once, before any work."""
         hidden = self.hidden_layer_sizes
@@ -115,7 +88,16 @@ class Hyperparameters:
         check_name("activation", self.activation, HIDDEN_ACTIVATIONS)
         check_name("optimizer", self.optimizer, OPTIMIZERS)
         check_name("init", self.init, INITS)
+        if isinstance(self.learning_rate, str):
+            msg = (
+                f"learning_rate is the initial rate, a float, got {self.learning_rate!r}; "
+                f"a schedule is set with schedule= (one of {', '.join(SCHEDULES)}), "
+                f"e.g. learning_rate=1e-3, schedule={self.learning_rate!r}"
+            )
+            raise TypeError(msg)
         lr = check_positive_float("learning_rate", self.learning_rate)
+        check_name("schedule", self.schedule, SCHEDULES)
+        check_nonnegative_float("power_t", self.power_t)
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("epochs", self.epochs)
         check_positive_int("patience", self.patience)

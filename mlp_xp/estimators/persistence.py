@@ -41,7 +41,14 @@ from .scaling import Scaler
 
 FORMAT = "mlp_xp.model"
 FORMAT_VERSION = 2
-"""2: the training state's shuffle position counts draws since a generator state."""
+"""2: the training state's shuffle position counts draws since a generator state.
+
+Later additions are optional keys that older files lack and loading defaults:
+the schedule's state (``training.lr``, ``training.seen``), the resolved class
+weights (``class_weight``), and the hyperparameters ``schedule``, ``power_t``
+and ``class_weight`` (stored as ``[label, weight]`` pairs, since JSON keys are
+strings and labels may be integers).
+"""
 
 ESTIMATORS: dict[str, type] = {}
 """The estimator classes a model file may name, filled by :func:`persisted`."""
@@ -98,11 +105,24 @@ def _decode_tree(
 
 
 def _json_value(value: Any) -> Any:
-    """Hyperparameters as JSON: tuples become lists, NumPy scalars Python numbers."""
+    """Hyperparameters as JSON: tuples become lists, NumPy scalars Python numbers.
+
+    A dict (``class_weight``) becomes ``{"pairs": [[key, value], ...]}``, so that
+    integer labels stay integers.
+    """
+    if isinstance(value, dict):
+        return {"pairs": [[_json_value(k), _json_value(v)] for k, v in value.items()]}
     if isinstance(value, (tuple, list)):
         return [_json_value(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    """The inverse of :func:`_json_value` for a dict stored as pairs."""
+    if isinstance(value, dict) and set(value) == {"pairs"}:
+        return {k: v for k, v in value["pairs"]}
     return value
 
 
@@ -127,6 +147,8 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
         "rng": state.get("rng"),
         "best_loss": state.get("best_loss"),
         "bad_epochs": state.get("bad_epochs", 0),
+        "lr": state.get("lr"),
+        "seen": state.get("seen", 0),
         "best_epoch": getattr(model, "best_epoch_", None),
         "optimizer_state": _encode_tree(state["opt"], "opt", tensors) if "opt" in state else None,
         "best_params": (
@@ -152,7 +174,8 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
         "classes": None
         if classes is None
         else {"kind": classes.dtype.kind, "values": classes.tolist()},
-        "feature_names": getattr(model, "feature_names_in_", None),
+        "feature_names": _names(getattr(model, "feature_names_in_", None)),
+        "class_weight": _json_value(getattr(model, "class_weight_", None)),
         "target_name": getattr(model, "target_name_", None),
         "data": getattr(model, "data_info_", None),
         # How it was trained, segment by segment (see provenance.py); files before have none.
@@ -162,6 +185,11 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
         "training": training,
     }
     write_container(path, metadata, tensors)
+
+
+def _names(names: Any) -> list[str] | None:
+    """Feature names as a JSON list."""
+    return None if names is None else [str(n) for n in names]
 
 
 # --------------------------------------------------------------------------- load
@@ -220,7 +248,7 @@ def _where(meta: dict[str, Any], backend: str | None, device: object) -> Placeme
 
 def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placement) -> Any:
     """A fitted estimator from a file's metadata and arrays, with its weights in ``where``."""
-    hyper = dict(meta["hyperparameters"])
+    hyper = {k: _from_json(v) for k, v in meta["hyperparameters"].items()}
     hyper["hidden_layer_sizes"] = tuple(hyper["hidden_layer_sizes"])
     dtype = meta["dtype"]
     model: Any = ESTIMATORS[meta["estimator"]](**hyper)
@@ -244,7 +272,9 @@ def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placeme
         values = meta["classes"]["values"]
         model.classes_ = np.asarray(values, dtype=None if kind in "biuf" else str)
     if meta.get("feature_names") is not None:
-        model.feature_names_in_ = list(meta["feature_names"])
+        model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+    if meta.get("class_weight") is not None:
+        model.class_weight_ = _from_json(meta["class_weight"])
     if meta.get("target_name") is not None:
         model.target_name_ = meta["target_name"]
     if meta.get("data") is not None:
@@ -281,6 +311,8 @@ def _restore_training(
         "best": None if best is None else _decode_tree(best, arrays, where, dtype),
         "best_loss": training["best_loss"],
         "bad_epochs": int(training["bad_epochs"]),
+        "lr": training.get("lr") or float(meta["hyperparameters"]["learning_rate"]),
+        "seen": int(training.get("seen") or 0),
     }
 
 
@@ -327,7 +359,7 @@ def load(
         OSError,
         ValueError,
     ) as exc:
-        if isinstance(exc, (FileNotFoundError, ModuleNotFoundError)):
+        if isinstance(exc, (FileNotFoundError, ModuleNotFoundError, BackendUnavailableError)):
             raise
         detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc)
         msg = (

@@ -14,7 +14,7 @@ plain JSON; ``save`` writes it into the model file's metadata, ``load`` reads it
         "segments": [{"kind", "start_epoch", "end_epoch", "max_epochs", "steps",
                       "ended", "best_epoch", "backend", "device", "dtype",
                       "shuffle", "hyperparameters", "mlp_xp_version", "environment",
-                      "data", "classes"}, ...],
+                      "data", "classes"}, ...],   # data: {"X", "y", "sample_weight"}
     }
 
 with ``FP`` a :func:`mlp_xp.data.fingerprint.fingerprint_array`.
@@ -34,8 +34,9 @@ from ..errors import DivergenceError
 
 KINDS: tuple[str, ...] = ("fit", "resume", "partial_fit")
 """The calls that add a segment."""
-ENDINGS: tuple[str, ...] = ("completed", "stopped", "interrupted", "diverged")
-"""How a segment ends: out of epochs, by the stopping rule, by an exception, by divergence."""
+ENDINGS: tuple[str, ...] = ("completed", "stopped", "callback", "interrupted", "diverged")
+"""How a segment ends: out of epochs, by the stopping rule, by a callback, by an
+exception, by divergence."""
 
 
 def start_segment(
@@ -50,6 +51,7 @@ def start_segment(
     shuffle: str | None,
     hyperparameters: dict[str, Any],
     classes: Any = None,
+    sample_weight: Any = None,
 ) -> dict[str, Any]:
     """A new segment, before its first epoch; :func:`end_segment` fills in how it ended.
 
@@ -73,7 +75,12 @@ def start_segment(
         "hyperparameters": _plain(hyperparameters),
         "mlp_xp_version": __version__,
         "environment": environment_report([placement.name]),
-        "data": {"X": fingerprint_array(X), "y": fingerprint_array(y)},
+        "data": {
+            "X": fingerprint_array(X),
+            "y": fingerprint_array(y),
+            # The weights' fingerprint, never the weights: verify asks for them again.
+            "sample_weight": None if sample_weight is None else fingerprint_array(sample_weight),
+        },
         "classes": None if classes is None else np.asarray(classes).tolist(),
     }
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import RegressorMixin
 
 from ..backend import Array, Placement, is_array, move, to_host
 from ..nn.checks import check_finite
 from ..nn.plan import Plan, make_plan
-from .base import _BaseMLP, host_values
+from .base import _BaseMLP, host_values, host_weights
+from .inputs import host_matrix
 from .persistence import persisted
 
 
 @persisted
-class MLPRegressor(_BaseMLP):
+class MLPRegressor(RegressorMixin, _BaseMLP):
     """A multilayer perceptron for regression, trained on the lecture's half squared error.
 
     Parameters
@@ -24,8 +26,14 @@ class MLPRegressor(_BaseMLP):
     activation : {"relu", "sigmoid", "tanh", "identity"}, default "relu"
     optimizer : {"sgd", "momentum", "nesterov", "adam"}, default "adam"
     learning_rate : float, default 1e-3
+        The initial learning rate (the constant one under ``schedule="constant"``).
+    schedule : {"constant", "invscaling", "adaptive", "cosine"}, default "constant"
+        How the learning rate changes from epoch to epoch; scikit-learn's three
+        and a cosine decay to 0 over ``epochs`` (:mod:`mlp_xp.training.schedules`).
+    power_t : float, default 0.5
+        The exponent of ``"invscaling"``.
     batch_size : int, default 200
-        Capped at the number of samples.
+        Capped quietly at the number of samples, as scikit-learn's ``"auto"`` is.
     epochs : int, default 200
         The most passes over the data.
     shuffle : {True, False, "rows", "batches"}, default True
@@ -61,6 +69,12 @@ class MLPRegressor(_BaseMLP):
     history_ : dict
         ``"loss"`` and ``"val_loss"`` per epoch.
     n_epochs_ : int
+        Also ``n_iter_``, scikit-learn's name.
+    stop_reason_ : str
+        Why training stopped: "converged", "early_stopping", "callback",
+        "diverged", "interrupted" or "max_epochs" (:mod:`mlp_xp.estimators.epochs`).
+    feature_names_in_ : ndarray of str
+        The column names of a DataFrame X; ``predict`` matches columns by name.
     loss_ : float
         The last epoch's training loss.
     n_features_in_, n_outputs_ : int
@@ -70,6 +84,11 @@ class MLPRegressor(_BaseMLP):
 
     _estimator_type: ClassVar[str] = "regressor"
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _plan(self) -> Plan:
         return make_plan(self.activation, "squared_error", "identity")
 
@@ -77,11 +96,11 @@ class MLPRegressor(_BaseMLP):
         return True
 
     def _encode_targets(self, y: Any, placement: Placement, dtype: str, first: bool) -> Array:
-        if not is_array(y):
-            y = np.asarray(y)
-            if y.dtype.kind not in "biuf":
-                msg = f"y has dtype {y.dtype}; regression targets must be numbers"
-                raise TypeError(msg)
+        if y is None:
+            msg = "MLPRegressor requires y to be passed, but the target y is None"
+            raise ValueError(msg)
+        if isinstance(y, np.ndarray) or not is_array(y):
+            y = _numeric_targets(y)
         if y.ndim not in (1, 2):
             msg = f"y must be 1-D or 2-D, got shape {tuple(y.shape)}"
             raise ValueError(msg)
@@ -90,14 +109,16 @@ class MLPRegressor(_BaseMLP):
         if Y.ndim == 1:
             Y = placement.xp.reshape(Y, (-1, 1))
         check_finite(placement.xp, "y", Y)
+        if first and Y.shape[0] > 1:
+            _check_not_constant(placement, Y)
         if not first and Y.shape[1] != self.n_outputs_:
             msg = f"y has {Y.shape[1]} outputs but this model was trained with {self.n_outputs_}"
             raise ValueError(msg)
         return Y
 
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch on ``X`` and ``y``, starting from the current weights (or a new model)."""
-        self._partial_fit(X, y)
+        self._partial_fit(X, y, sample_weight=sample_weight)
         return self
 
     def predict(self, X: Any) -> Array:
@@ -115,11 +136,48 @@ class MLPRegressor(_BaseMLP):
             out = out[:, 0]
         return self._to_input_placement(out, where_in)
 
-    def score(self, X: Any, y: Any) -> float:
-        """R^2, averaged uniformly over outputs as in scikit-learn."""
-        pred = to_host(self.predict(X)).reshape(len(host_values(y)), -1)
-        truth = host_values(y).reshape(pred.shape)
-        ss_res = np.sum((truth - pred) ** 2, axis=0)
-        ss_tot = np.sum((truth - truth.mean(axis=0)) ** 2, axis=0)
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2 (weighted by ``sample_weight``), averaged uniformly over outputs as in scikit-learn.
+
+        Computed on the host in float64, whatever the backend.
+        """
+        truth = host_values(y).astype(np.float64)
+        pred = to_host(self.predict(X)).astype(np.float64).reshape(len(truth), -1)
+        truth = truth.reshape(pred.shape)
+        w = host_weights(sample_weight, len(truth))
+        w = np.ones(len(truth)) if w is None else w
+        mean = np.sum(truth * w[:, None], axis=0) / np.sum(w)
+        ss_res = np.sum(w[:, None] * (truth - pred) ** 2, axis=0)
+        ss_tot = np.sum(w[:, None] * (truth - mean) ** 2, axis=0)
+        # scikit-learn's r2_score: a constant target scores 1 when predicted exactly, else 0.
+        exact = np.where(ss_res == 0, 1.0, 0.0)
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), exact)
         return float(np.mean(r2))
+
+
+def _numeric_targets(y: Any) -> np.ndarray:
+    """Host targets as numbers; text (a classifier's labels) is refused with the fix."""
+    try:
+        values = host_matrix(y, "y")
+    except TypeError:
+        values = np.asarray(y, dtype=object)
+    if values.dtype.kind not in "biuf":
+        msg = (
+            f"y has dtype {values.dtype} (e.g. {values.reshape(-1)[:3].tolist()}); regression "
+            "targets must be numbers: use MLPClassifier for class labels"
+        )
+        raise TypeError(msg)
+    return values
+
+
+def _check_not_constant(placement: Placement, Y: Array) -> None:
+    """A regression target that never varies is refused: there is nothing to learn."""
+    xp = placement.xp
+    spread = to_host(xp.max(xp.max(Y, axis=0) - xp.min(Y, axis=0)))
+    if float(spread) == 0.0:
+        value = float(to_host(Y[0, 0]))
+        msg = (
+            f"y is constant (every target is {value:g}): a regressor has nothing to "
+            "learn from it; check the target column"
+        )
+        raise ValueError(msg)

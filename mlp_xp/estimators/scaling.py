@@ -10,8 +10,12 @@ STATS_BLOCK_BYTES = 2**22
 """Rows are summed this many float64 bytes at a time, so no full float64 copy is made."""
 
 
-def _column_stats(placement: Placement, a: Array) -> tuple[Array, Array]:
+def _column_stats(placement: Placement, a: Array, w: Array | None = None) -> tuple[Array, Array]:
     """Mean and standard deviation of each column, summed in float64, cast to a's dtype.
+
+    With sample weights ``w`` (a column (n, 1)) both are weighted: sum w x / sum w
+    and sqrt(sum w (x - mean)^2 / sum w), so that an integer weight counts as
+    that many copies of its row, as scikit-learn's StandardScaler counts it.
 
     A float32 reduction over axis 0 adds the rows one after another (NumPy's
     pairwise summation runs along the fast axis only): for 4000 heights around
@@ -27,21 +31,27 @@ def _column_stats(placement: Placement, a: Array) -> tuple[Array, Array]:
     n, width = int(a.shape[0]), int(a.shape[1])
     rows = n if placement.adapter.lazy else max(1, STATS_BLOCK_BYTES // (8 * max(1, width)))
 
-    def blocks() -> Iterator[Array]:
-        """The rows in float64, one block at a time (never all of them at once)."""
+    def blocks() -> Iterator[tuple[Array, Array | None]]:
+        """The rows (and weights) in float64, a block at a time (never all at once)."""
         for i in range(0, n, rows):
-            yield xp.astype(a[i : min(i + rows, n), ...], wide)
+            stop = min(i + rows, n)
+            yield (
+                xp.astype(a[i:stop, ...], wide),
+                None if w is None else xp.astype(w[i:stop, ...], wide),
+            )
 
     total: Array = None
-    for block in blocks():
-        part = xp.sum(block, axis=0)
+    for block, wb in blocks():
+        part = xp.sum(block if wb is None else block * wb, axis=0)
         total = part if total is None else total + part
-    mean = total / n
+    count = n if w is None else xp.sum(xp.astype(w, wide))
+    mean = total / count
     squares: Array = None
-    for block in blocks():
-        part = xp.sum((block - mean) ** 2, axis=0)
+    for block, wb in blocks():
+        dev = (block - mean) ** 2
+        part = xp.sum(dev if wb is None else dev * wb, axis=0)
         squares = part if squares is None else squares + part
-    std = xp.sqrt(squares / n)
+    std = xp.sqrt(squares / count)
     return xp.astype(mean, a.dtype), xp.astype(std, a.dtype)
 
 
@@ -53,10 +63,10 @@ class Scaler:
         self.scale = scale
 
     @classmethod
-    def fit(cls, placement: Placement, a: Array) -> Scaler:
-        """The column statistics of ``a``, shape (n_samples, n_columns)."""
+    def fit(cls, placement: Placement, a: Array, w: Array | None = None) -> Scaler:
+        """The column statistics of ``a``, shape (n_samples, n_columns), weighted by ``w``."""
         xp = placement.xp
-        mean, std = _column_stats(placement, a)
+        mean, std = _column_stats(placement, a, w)
         # A constant column has std 0: leave it unscaled rather than divide by 0.
         scale = xp.where(std > 0, std, 1.0)
         # Computed once, now: on a lazy backend every step that scales a batch

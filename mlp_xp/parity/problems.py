@@ -92,6 +92,14 @@ class ParityConfig:
         Where the user's data came from (a file, a data set's name), or None
         for the built-in problems; :func:`~mlp_xp.parity.check` sets
         ``"user data"`` when data come without a name.
+    sample_weight : bool
+        Weigh the rows with integer weights 0 to 3 drawn from ``seed`` (as
+        ``fit(X, y, sample_weight=...)`` does: each batch's loss is its weighted
+        mean, the L2 term divided by its weight sum).
+    schedule : {"constant", "invscaling", "cosine"}
+        The learning-rate schedule over the run's epochs, as the estimators'
+        ``schedule`` (``power_t`` 0.5); ``"adaptive"`` follows the stopping rule
+        of ``fit``, so it is checked by ``mlp-xp verify`` instead.
     """
 
     layer_sizes: tuple[int, ...] = (2, 8, 1)
@@ -106,6 +114,8 @@ class ParityConfig:
     alpha: float = 0.0
     scale: bool = True
     source: str | None = None
+    sample_weight: bool = False
+    schedule: str = "constant"
 
     def validated(self) -> ParityConfig:
         """The same configuration with checked values and the learning rate filled in."""
@@ -127,6 +137,10 @@ class ParityConfig:
         if not isinstance(self.scale, bool):
             msg = f"scale must be True or False, got {self.scale!r}"
             raise TypeError(msg)
+        if not isinstance(self.sample_weight, bool):
+            msg = f"sample_weight must be True or False, got {self.sample_weight!r}"
+            raise TypeError(msg)
+        check_name("schedule", self.schedule, PARITY_SCHEDULES)
         if self.source is not None and (not isinstance(self.source, str) or not self.source):
             msg = f"source must be None or a non-empty name of the data, got {self.source!r}"
             raise ValueError(msg)
@@ -159,9 +173,12 @@ class ParityConfig:
         sizes = "-".join(str(s) for s in self.layer_sizes)
         output = LOSSES[self.loss].matched_output or "identity"
         penalty = f", L2 alpha {self.alpha:g}" if self.alpha else ""
+        schedule = "" if self.schedule == "constant" else f", {self.schedule} schedule"
+        weights = ", weighted rows" if self.sample_weight else ""
         return (
             f"layers {sizes}, {self.activation}, {self.loss} loss ({output} output){penalty}, "
-            f"{self.optimizer} (learning rate {self.learning_rate:g}), {self.steps} steps of "
+            f"{self.optimizer} (learning rate {self.learning_rate:g}{schedule}){weights}, "
+            f"{self.steps} steps of "
             f"batch {self.batch_size} from {self.n_samples} shuffled {self._data()}, "
             f"seed {self.seed}"
         )
@@ -194,6 +211,21 @@ class Problem(NamedTuple):
     """Standardised targets, shape (n_samples, n_out)."""
     params: Params
     """Initial weights, host float64 arrays."""
+    W: np.ndarray | None = None
+    """Sample weights, shape (n_samples, 1), or None when every row counts the same."""
+
+
+PARITY_SCHEDULES: tuple[str, ...] = ("constant", "invscaling", "cosine")
+"""The learning-rate schedules a parity run can follow (see :class:`ParityConfig`)."""
+
+
+def sample_weights(config: ParityConfig, n: int) -> np.ndarray | None:
+    """The run's row weights: integers 0 to 3 from the seed, or None when not weighted."""
+    if not config.sample_weight:
+        return None
+    w = np.random.default_rng([int(config.seed), 7]).integers(0, 4, size=(n, 1)).astype(np.float64)
+    w[0, 0] = max(w[0, 0], 1.0)  # never all zero
+    return w
 
 
 def make_problem(config: ParityConfig) -> Problem:
@@ -232,7 +264,7 @@ def make_problem(config: ParityConfig) -> Problem:
     if config.scale:
         X, Y = standardise(X), standardise(Y)
     params = init_params(sizes, seed=config.seed, dtype="float64", backend=HOST_BACKEND)
-    return Problem(X, Y, params)
+    return Problem(X, Y, params, sample_weights(config, n))
 
 
 def standardise(a: np.ndarray) -> np.ndarray:

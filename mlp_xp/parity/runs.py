@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -38,11 +38,11 @@ from ..backend import (
     to_host,
 )
 from ..nn.layers import Layer, Params, flatten
-from ..nn.network import forward, loss
+from ..nn.network import forward, loss, value_and_grad
 from ..nn.optimizers import OPTIMIZERS
 from ..nn.plan import make_plan
 from ..seeds import host_rng
-from ..training import epoch_order, epoch_steps
+from ..training import after_epoch, epoch_order, epoch_rate, epoch_steps, start_schedule
 from ..validation import check_name
 from .problems import ParityConfig, Problem, make_problem
 from .report import ParityReport, Row
@@ -86,13 +86,27 @@ def trajectory(
     """
     config = config.validated()
     params, X, Y = start(problem, placement, dtype)
+    W = None if problem.W is None else from_host(problem.W, placement, dtype)
     plan = make_plan(config.activation, config.loss)
-    optimizer = OPTIMIZERS[config.optimizer](config.learning_rate)
-    state = optimizer.init(params)
+    state = OPTIMIZERS[config.optimizer](config.learning_rate).init(params)
     rng = host_rng(config.seed)
     n = problem.X.shape[0]
+    epochs = math.ceil(config.steps / math.ceil(n / config.batch_size))
+    lr0 = cast(float, config.learning_rate)  # validated() filled it in
+    schedule: dict[str, Any] = {}
+    start_schedule(schedule, lr0)
     done = 0
-    while True:
+    for epoch in range(epochs):
+        rate = epoch_rate(
+            config.schedule,
+            schedule,
+            learning_rate=lr0,
+            power_t=0.5,
+            epoch=epoch,
+            epochs=epochs,
+        )
+        optimizer = OPTIMIZERS[config.optimizer](rate)
+        after_epoch(schedule, n)
         order = epoch_order(rng, n, shuffle=True)
         # The rows epoch_steps trains on, in its order, kept so each step can say which.
         shuffled = take_rows(placement, X, order) if order is not None else X
@@ -108,6 +122,7 @@ def trajectory(
             batch_size=config.batch_size,
             order=order,
             alpha=config.alpha,
+            W=W,
         ):
             params, state = step.params, step.state
             yield TrainingStep(params, step.loss, shuffled[first : first + step.rows, ...])
@@ -341,7 +356,16 @@ def _full_loss(
 ) -> float:
     """The loss on all the training data, computed where the run trained."""
     _, X, Y = start(problem, placement, dtype)
-    value = loss(params, X, Y, activation=config.activation, loss=config.loss, alpha=config.alpha)
+    if problem.W is None:
+        value = loss(
+            params, X, Y, activation=config.activation, loss=config.loss, alpha=config.alpha
+        )
+        return float(to_host(value))
+    # Weighted: the kernel's weighted mean, as a full-data step would see it.
+    W = from_host(problem.W, placement, dtype)
+    plan = make_plan(config.activation, config.loss)
+    with on_device(placement):
+        value, _ = value_and_grad(placement.xp, params, X, Y, plan, config.alpha, W)
     return float(to_host(value))
 
 

@@ -18,7 +18,7 @@ from ..data.tables import TASKS
 from ..nn.init import init_params
 from ..nn.losses import LOSSES
 from ..validation import check_name
-from .problems import ParityConfig, Problem, standardise
+from .problems import ParityConfig, Problem, sample_weights, standardise
 
 CLASSIFICATION_LOSSES: tuple[str, ...] = ("binary_cross_entropy", "cross_entropy")
 """The losses that train on class labels."""
@@ -165,4 +165,4 @@ def problem_from_data(X: Any, y: Any, config: ParityConfig) -> Problem:
         if config.loss not in CLASSIFICATION_LOSSES:
             Y = standardise(Y)
     params = init_params(sizes, seed=config.seed, dtype="float64", backend=HOST_BACKEND)
-    return Problem(X, Y, params)
+    return Problem(X, Y, params, sample_weights(config, X.shape[0]))

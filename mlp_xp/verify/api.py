@@ -74,6 +74,7 @@ def verify(
     X: Any,
     y: Any,
     *,
+    sample_weight: Any = None,
     against: str | None = None,
     device: object = None,
     dtype: str | None = None,
@@ -86,6 +87,9 @@ def verify(
         A fitted or loaded model whose file records its provenance.
     X, y : arrays
         The data it was trained on (checked against the recorded fingerprints).
+    sample_weight : array, optional
+        The weights it was trained with, when it was (the model records their
+        fingerprint, not the weights).
     against, device : str
         The reference backend: by default NumPy on the CPU, or for lazy data
         (dask arrays, which may not fit in memory) their own backend, in float64
@@ -107,7 +111,7 @@ def verify(
         When ``X`` or ``y`` is not the training data (the message names what
         differs), or the model records no provenance.
     """
-    provenance = check_training_data(model, X, y)
+    provenance = check_training_data(model, X, y, sample_weight=sample_weight)
     if against is None:
         against = adapter_of(X).name if is_lazy(X) else HOST_BACKEND
     own = str(model.dtype_)
@@ -121,7 +125,16 @@ def verify(
     verdicts: dict[str, Verdict] = {}
     seconds: dict[str, float] = {}
     for d in dtypes:
-        again = replay(model, X, y, provenance, backend=against, device=device, dtype=d)
+        again = replay(
+            model,
+            X,
+            y,
+            provenance,
+            backend=against,
+            device=device,
+            dtype=d,
+            sample_weight=sample_weight,
+        )
         deviation = measure(model, again.model, X, y)
         verdicts[d] = _verdict(deviation, _limit(model, n, steps, own, d), again.mismatches)
         seconds[d] = again.seconds
@@ -164,7 +177,7 @@ def _recipe_differences(a: Any, b: Any) -> list[str]:
     return found
 
 
-def compare(a: Any, b: Any, X: Any, y: Any) -> CompareReport:
+def compare(a: Any, b: Any, X: Any, y: Any, *, sample_weight: Any = None) -> CompareReport:
     """Compare two models of one recipe, without a replay (a GPU model and a laptop model).
 
     The tolerance is the sum of the two runs' tolerances, each in its own dtype.
@@ -181,7 +194,7 @@ def compare(a: Any, b: Any, X: Any, y: Any) -> CompareReport:
     if differences:
         msg = "the models come from different recipes: " + "; ".join(differences)
         raise ValueError(msg)
-    provenance = check_training_data(a, X, y, "the first model")
+    provenance = check_training_data(a, X, y, "the first model", sample_weight)
     steps = _steps(provenance)
     n = int(provenance["data"]["X"]["shape"][0])
     limit = _limit(a, n, steps, str(a.dtype_), str(b.dtype_))

@@ -53,8 +53,13 @@ def difference(arg: str, given: dict[str, Any], recorded: dict[str, Any]) -> str
     )
 
 
-def check_training_data(model: Any, X: Any, y: Any, what: str = "the model") -> dict[str, Any]:
-    """Refuse ``X``, ``y`` unless they are the arrays every training segment saw.
+def check_training_data(
+    model: Any, X: Any, y: Any, what: str = "the model", sample_weight: Any = None
+) -> dict[str, Any]:
+    """Refuse ``X``, ``y`` and ``sample_weight`` unless they are what every segment saw.
+
+    A model trained with sample weights records their fingerprint, not the
+    weights, so a replay needs them again; one trained without refuses them.
 
     Returns the model's provenance.
 
@@ -70,6 +75,7 @@ def check_training_data(model: Any, X: Any, y: Any, what: str = "the model") -> 
         why = difference(arg, given[arg], provenance["data"][arg])
         if why is not None:
             raise ValueError(f"{why}; pass the data {what} was trained on")
+    _check_weights(provenance, sample_weight, what)
     for i, segment in enumerate(provenance["segments"]):
         for arg in ("X", "y"):
             recorded = (segment.get("data") or {}).get(arg)
@@ -81,3 +87,24 @@ def check_training_data(model: Any, X: Any, y: Any, what: str = "the model") -> 
                 )
                 raise ValueError(msg)
     return provenance
+
+
+def _check_weights(provenance: dict[str, Any], sample_weight: Any, what: str) -> None:
+    """The sample weights every segment recorded: given when recorded, and the same."""
+    for i, segment in enumerate(provenance["segments"]):
+        recorded = (segment.get("data") or {}).get("sample_weight")
+        where = f"training segment {i + 1} ({segment['kind']})"
+        if recorded is None and sample_weight is not None:
+            msg = f"{where} of {what} trained without sample_weight; pass none to replay it"
+            raise ValueError(msg)
+        if recorded is None:
+            continue
+        if sample_weight is None:
+            msg = (
+                f"{where} of {what} trained with sample_weight ({_describe(recorded)}); "
+                "pass the same weights to replay it"
+            )
+            raise ValueError(msg)
+        why = difference("sample_weight", fingerprint_array(sample_weight), recorded)
+        if why is not None:
+            raise ValueError(f"{why}; pass the weights {what} was trained with")

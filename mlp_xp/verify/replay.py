@@ -29,12 +29,18 @@ class Replay(NamedTuple):
     """One line per segment whose replay stopped at another epoch than the original."""
 
 
-def _stop_at(epoch: int) -> Any:
-    """A fit callback that ends the fit once ``epoch`` is complete."""
+def _stop_at(end: int, ended: str) -> Any:
+    """A fit callback that ends the fit once epoch ``end`` is complete, as the original ended.
 
-    def callback(info: dict[str, Any]) -> None:
-        if info["epoch"] >= epoch:
+    A segment a callback stopped is stopped the same way (the early-stopping
+    best weights are restored as they were); an interrupted or diverged one is
+    cut by an exception, which keeps the last epoch's state.
+    """
+
+    def callback(done: int, info: dict[str, Any]) -> bool:
+        if done >= end and ended != "callback":
             raise _SegmentEnd
+        return done >= end
 
     return callback
 
@@ -48,6 +54,7 @@ def replay(
     backend: str,
     device: object,
     dtype: str,
+    sample_weight: Any = None,
 ) -> Replay:
     """Train ``model``'s recipe again on ``backend``/``device`` in ``dtype``, as recorded.
 
@@ -67,9 +74,9 @@ def replay(
         if segment["kind"] == "partial_fit":
             classes = segment.get("classes")
             if classes is None:
-                again.partial_fit(X, y)
+                again.partial_fit(X, y, sample_weight=sample_weight)
             else:
-                again.partial_fit(X, y, classes=classes)
+                again.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
             fitted = True
             continue
         end = int(segment["end_epoch"])
@@ -80,9 +87,16 @@ def replay(
         # Up to the recorded end and no further: a run that stopped by its rule
         # is compared at the same epoch even if the replay's rule would go on.
         again.set_params(epochs=end)
-        cut = segment["ended"] in ("interrupted", "diverged")
+        # A callback's stop is replayed as the cut it was: the state after that epoch.
+        cut = segment["ended"] in ("interrupted", "diverged", "callback")
         with contextlib.suppress(_SegmentEnd, DivergenceError):
-            again.fit(X, y, resume=fitted, callback=_stop_at(end) if cut else None)
+            again.fit(
+                X,
+                y,
+                sample_weight,
+                resume=fitted,
+                callbacks=[_stop_at(end, segment["ended"])] if cut else None,
+            )
         fitted = True
         done = int(again.n_epochs_)
         ended = again.provenance_["segments"][-1]["ended"]
@@ -104,6 +118,7 @@ def replay(
 _ENDINGS = {
     "completed": "ran out of epochs",
     "stopped": "was stopped by its tol/patience rule",
+    "callback": "was stopped by a callback",
     "interrupted": "was interrupted",
     "diverged": "diverged",
 }

@@ -1,0 +1,225 @@
+"""What the estimators accept as X, y and sample_weight, checked before any work (estimator layer).
+
+Arrays of any supported library stay where they are: training happens where X
+lives, so nothing here moves them to the host (scikit-learn's ``check_array``
+would).  Host data (lists, NumPy, pandas DataFrames, SciPy sparse matrices) is
+read the way scikit-learn reads it, with one clear message for what cannot be:
+
+* a DataFrame gives its column names (``feature_names_in_``) and its values;
+  pandas' nullable dtypes become float64 with NaN for a missing value, which
+  the finite check then names;
+* an object array of numbers is converted, as scikit-learn converts it; one of
+  text is refused;
+* a sparse matrix is refused with the ``.toarray()`` fix: the network's first
+  product is dense, so densifying is the caller's decision.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..backend import Array, Placement, check_supported, dtype_name, is_array, move, to_host
+from ..nn.checks import check_finite
+
+
+def is_sparse(X: Any) -> bool:
+    """Whether ``X`` is a SciPy sparse matrix or array (duck-typed: SciPy is not imported)."""
+    return hasattr(X, "tocsr") and hasattr(X, "nnz")
+
+
+def feature_names(X: Any) -> list[str] | None:
+    """The column names of a DataFrame-like ``X`` when they are all strings, else None.
+
+    As in scikit-learn, names that mix strings with other types are refused:
+    the columns could not be matched by name later.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "dtypes"):
+        return None
+    names = list(columns)
+    strings = [isinstance(c, str) for c in names]
+    if not any(strings):
+        return None
+    if not all(strings):
+        kinds = sorted({type(c).__name__ for c in names})
+        msg = (
+            f"X's column names have mixed types {kinds}; make them all strings, "
+            "e.g. X.columns = X.columns.astype(str)"
+        )
+        raise TypeError(msg)
+    duplicates = sorted({c for c in names if names.count(c) > 1})
+    if duplicates:
+        msg = f"X has duplicate column names {duplicates}; rename them so each is unique"
+        raise ValueError(msg)
+    return [str(c) for c in names]
+
+
+def match_columns(X: Any, known: list[str] | None, who: str) -> Any:
+    """A DataFrame's columns in the order the model was fitted with, matched by name.
+
+    The command line reorders CSV columns by name the same way.  Columns the
+    model never saw are refused with their names; so are missing ones.  Data
+    without names is taken by position; names given to a model fitted without
+    them get scikit-learn's warning.
+    """
+    names = feature_names(X)
+    if names is None:
+        # An array without names is taken by position, quietly: the command line
+        # hands over arrays whose columns it has already matched by name.
+        return X
+    if known is None:
+        msg = f"X has feature names, but {who} was fitted without feature names"
+        warnings.warn(msg, UserWarning, stacklevel=4)
+        return X
+    if names == known:
+        return X
+    missing = [c for c in known if c not in names]
+    unseen = [c for c in names if c not in known]
+    if missing or unseen:
+        parts = []
+        if unseen:
+            parts.append(f"unseen at fit time: {unseen}")
+        if missing:
+            parts.append(f"seen at fit time, yet now missing: {missing}")
+        msg = "The feature names should match those that were passed during fit. " + "; ".join(
+            parts
+        )
+        raise ValueError(msg)
+    # The same names in another order: take the columns by name.
+    return X[known]
+
+
+def is_dataframe(X: Any) -> bool:
+    """Whether ``X`` looks like a pandas (or compatible) DataFrame."""
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+
+
+def host_matrix(X: Any, name: str = "X") -> np.ndarray:
+    """Host data (list, NumPy, DataFrame, object array) as a numeric NumPy array."""
+    if is_sparse(X):
+        msg = (
+            f"{name} is a sparse matrix, and sparse input is not supported: the "
+            f"network's products are dense; pass {name}.toarray() if it fits in memory"
+        )
+        raise TypeError(msg)
+    if is_dataframe(X) and any(not isinstance(dt, np.dtype) for dt in X.dtypes):
+        # pandas' nullable dtypes (Int64, Float64, boolean): pd.NA becomes NaN.
+        try:
+            return np.asarray(X.to_numpy(dtype="float64", na_value=np.nan))
+        except (TypeError, ValueError) as exc:
+            msg = f"{name} has columns that are not numbers ({exc}); encode them first"
+            raise TypeError(msg) from None
+    try:
+        a = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        msg = f"{name} could not be read as a numeric array: {exc}"
+        raise ValueError(msg) from None
+    if a.dtype == object:
+        a = _numeric_objects(a, name)
+    return a
+
+
+def _numeric_objects(a: np.ndarray, name: str) -> np.ndarray:
+    """An object array of numbers as float64; one holding text or other objects is refused."""
+    try:
+        return a.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = (
+            f"{name} has dtype object holding values that are not numbers ({exc}); "
+            "encode text or categories as numbers first"
+        )
+        raise TypeError(msg) from None
+
+
+def check_features(X: Any) -> Any:
+    """X as an array of any supported library, or a numeric host array; shape checked."""
+    if isinstance(X, np.ndarray) and X.dtype == object:
+        X = _numeric_objects(X, "X")
+    elif is_array(X):
+        check_supported(X, "X")
+    else:
+        X = host_matrix(X)
+    if isinstance(X, np.ndarray) and X.dtype.kind not in "biufc":
+        msg = (
+            f"X has dtype {X.dtype}, but numeric features are needed; "
+            "encode text or categories as numbers first"
+        )
+        raise TypeError(msg)
+    if dtype_name(X.dtype).startswith("complex"):
+        msg = f"Complex data not supported: X has dtype {dtype_name(X.dtype)}"
+        raise ValueError(msg)
+    if X.ndim != 2:
+        hint = (
+            " Reshape your data with X.reshape(-1, 1) for a single feature, or "
+            "X.reshape(1, -1) for a single sample."
+            if X.ndim == 1
+            else ""
+        )
+        msg = f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}.{hint}"
+        raise ValueError(msg)
+    n, d = int(X.shape[0]), int(X.shape[1])
+    if n < 1:
+        msg = f"Found array with 0 sample(s) (shape={(n, d)}) while a minimum of 1 is required."
+        raise ValueError(msg)
+    if d < 1:
+        msg = f"Found array with 0 feature(s) (shape={(n, d)}) while a minimum of 1 is required."
+        raise ValueError(msg)
+    return X
+
+
+def prepare_features(X: Any, placement: Placement, dtype: object) -> Array:
+    """X as a finite 2-D float array in ``placement``."""
+    X = check_features(X)
+    out = move(X, placement, dtype)
+    check_finite(placement.xp, "X", out)
+    return out
+
+
+def prepare_sample_weight(
+    sample_weight: Any, n: int, placement: Placement, dtype: str
+) -> Array | None:
+    """Sample weights as a column (n, 1) in ``placement``; None when not given.
+
+    The weights must be finite, non-negative, one per row, and not all zero.
+    The caller's array is never written to.
+    """
+    if sample_weight is None:
+        return None
+    if is_array(sample_weight):
+        check_supported(sample_weight, "sample_weight")
+        host = None
+    else:
+        host = host_matrix(sample_weight, "sample_weight")
+        if host.ndim == 0:
+            host = np.full(n, float(host))
+        sample_weight = host
+    if sample_weight.ndim != 1 or int(sample_weight.shape[0]) != n:
+        msg = (
+            f"sample_weight must be 1-D with one weight per sample ({n}), "
+            f"got shape {tuple(sample_weight.shape)}"
+        )
+        raise ValueError(msg)
+    if dtype_name(sample_weight.dtype) not in ("float32", "float64") and not (
+        dtype_name(sample_weight.dtype).startswith(("int", "uint", "bool"))
+    ):
+        msg = f"sample_weight has dtype {dtype_name(sample_weight.dtype)}; numbers are needed"
+        raise TypeError(msg)
+    xp = placement.xp
+    W = move(sample_weight, placement, dtype)
+    check_finite(xp, "sample_weight", W)
+    low, total = (float(v) for v in _host_pair(placement, xp.min(W), xp.sum(W)))
+    if low < 0:
+        msg = "sample_weight has negative values; weights must be zero or positive"
+        raise ValueError(msg)
+    if total <= 0:
+        msg = "sample_weight is zero for every sample: there is nothing to train on"
+        raise ValueError(msg)
+    return xp.reshape(W, (-1, 1))
+
+
+def _host_pair(placement: Placement, a: Array, b: Array) -> list[float]:
+    """Two 0-d device values read back in one transfer."""
+    return [float(v) for v in to_host(placement.xp.stack([a, b])).tolist()]
