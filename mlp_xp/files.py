@@ -12,11 +12,13 @@ on write:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import io
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,27 +28,57 @@ import numpy as np
 METADATA_KEY = "__mlp_xp__"
 
 
+def _new_file_mode(target: Path) -> int:
+    """The permission bits a new file gets: the old file's, or 0o666 less the umask.
+
+    ``tempfile.mkstemp`` creates files that only their owner may read (0600);
+    a model or a predictions file follows the umask, as any other tool's files do.
+    """
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(target.stat().st_mode)
+    # os.umask can only be read by setting it; it is set straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
 
     The bytes go to a temporary file in the same directory, are flushed to disk,
     and the temporary file is renamed over ``path`` (atomic on POSIX and Windows).
+    The file gets the permissions of the file it replaces, or those the umask
+    gives a new file.  Errors name ``path``, never the temporary file.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         msg = f"cannot write {str(target)!r}: the directory {str(directory)!r} does not exist"
         raise FileNotFoundError(msg)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    mode = _new_file_mode(target)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _naming(exc, target) from None
         raise
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """The same error, with a message that names the user's path instead of a temporary file."""
+    reason = exc.strerror or str(exc)
+    renamed = type(exc)(f"cannot write {str(target)!r}: {reason}")
+    renamed.errno = exc.errno
+    return renamed
 
 
 def write_container(
@@ -91,5 +123,22 @@ def read_container(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             meta = f.metadata() or {}
             arrays = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
         return json.loads(meta[METADATA_KEY]), arrays
+    msg = "it is neither a .npz archive nor a safetensors file"
+    raise ValueError(msg)
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The JSON document of a model file alone, without reading its arrays."""
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head[:2] == b"PK":
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
+            meta: dict[str, Any] = json.loads(str(archive[METADATA_KEY]))
+        return meta
+    if len(head) >= 9 and head[8:9] == b"{" and importlib.util.find_spec("safetensors"):
+        safetensors = importlib.import_module("safetensors")
+        with safetensors.safe_open(str(path), framework="np") as f:
+            meta = json.loads((f.metadata() or {})[METADATA_KEY])
+        return meta
     msg = "it is neither a .npz archive nor a safetensors file"
     raise ValueError(msg)

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import io
 import os
+from pathlib import Path
 from typing import Any
 
 from .files import atomic_write
@@ -38,15 +39,39 @@ def pyplot() -> Any:
     return importlib.import_module("matplotlib.pyplot")
 
 
+PLOT_FORMATS: tuple[str, ...] = (".png", ".pdf", ".svg")
+"""The suffixes a figure file may have; each is written in its own format."""
+
+
+def plot_format(path: str | os.PathLike[str]) -> str:
+    """The matplotlib format of a figure file, from its suffix: ``"png"``, ``"pdf"`` or ``"svg"``.
+
+    Raises
+    ------
+    ValueError
+        For any other suffix, naming the path and the suffixes that are written.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        msg = (
+            f"cannot draw {str(path)!r}: a figure file must end in "
+            f"{', '.join(PLOT_FORMATS)} (it is written in that format)"
+        )
+        raise ValueError(msg)
+    return suffix[1:]
+
+
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
-    """Render ``fig`` as PNG and write it atomically."""
+    """Render ``fig`` in the format of ``path``'s suffix (PNG, PDF or SVG), atomically."""
+    fmt = plot_format(path)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    fig.savefig(buffer, format=fmt, dpi=120, bbox_inches="tight")
     atomic_write(path, buffer.getvalue())
 
 
 def plot_history(history: dict[str, list[float | None]], path: str, title: str = "") -> None:
-    """The training and validation loss per epoch, on a log scale, into a PNG file."""
+    """The training and validation loss per epoch, on a log scale, into a PNG, PDF or SVG file."""
+    plot_format(path)
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     epochs = range(1, len(history["loss"]) + 1)

@@ -114,7 +114,7 @@ def test_classification_npz_and_digits(capsys, tmp_path):
     X, y = mlp_xp.data.builtin.make_xor(16, noise=0.05)
     data = tmp_path / "xor.npz"
     np.savez(data, X=X, y=y)
-    model = tmp_path / "xor.npz.model"
+    model = tmp_path / "xor-model.npz"
     code, out, _ = run(
         capsys,
         "train",
@@ -168,26 +168,30 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(capsys, tmp_path, monkey
     full = tmp_path / "full.npz"
     assert run(capsys, *args, "--out", str(full))[0] == 0
 
-    ckpt = tmp_path / "ckpt.npz"
+    out = tmp_path / "m.npz"
+    ckpt = tmp_path / "m.checkpoint.npz"
     original = train_cmd._Progress.__call__
 
-    def interrupt_at_epoch_3(self, info):
-        original(self, info)
+    def interrupt_at_epoch_3(self, epoch, info):
+        original(self, epoch, info)
         if info["epoch"] == 3:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(train_cmd._Progress, "__call__", interrupt_at_epoch_3)
-    code, _, err = run(capsys, *args, "--out", str(ckpt))
+    code, _, err = run(capsys, *args, "--out", str(out))
     assert code == 130
     line = one_error_line(err)
+    # The checkpoint goes beside --out, and the printed command writes --out.
     assert f"interrupted after epoch 3 of 6; checkpoint saved to {ckpt}" in line
-    assert f"--resume {ckpt}" in line
+    assert f"--out {out} --resume {ckpt}" in line
+    assert not out.exists()
     monkeypatch.setattr(train_cmd._Progress, "__call__", original)
 
-    code, out, _ = run(capsys, *args, "--resume", str(ckpt), "--out", str(ckpt))
+    code, out_text, _ = run(capsys, *args, "--resume", str(ckpt), "--out", str(out))
     assert code == 0
-    assert "6 epochs" in out
-    a, b = mlp_xp.load(full), mlp_xp.load(ckpt)
+    assert "6 epochs" in out_text
+    assert not ckpt.exists()  # the finished model supersedes its checkpoint
+    a, b = mlp_xp.load(full), mlp_xp.load(out)
     assert a.history_ == b.history_
     for p, q in zip(mlp_xp.nn.layers.flatten(a.params_), mlp_xp.nn.layers.flatten(b.params_)):
         np.testing.assert_array_equal(p, q)
@@ -221,8 +225,10 @@ def test_divergence_stops_and_saves_the_last_finite_weights(capsys, tmp_path):
     line = one_error_line(err)
     assert "training diverged in epoch" in line
     assert "smaller learning_rate" in line
-    assert f"the last finite weights were saved to {out}" in line
-    model = mlp_xp.load(out)
+    diverged = tmp_path / "d.diverged.npz"
+    assert f"the last finite weights were saved to {diverged}" in line
+    assert not out.exists()
+    model = mlp_xp.load(diverged)
     for a in mlp_xp.nn.layers.flatten(model.params_):
         assert np.all(np.isfinite(a))
 

@@ -14,6 +14,8 @@ from .adapter import (
     Device,
     Namespace,
     Numerics,
+    estimate_fit_bytes,
+    host_memory_available,
 )
 from .environment import environment_report
 from .placement import (
@@ -83,9 +85,11 @@ __all__ = [
     "device_scope",
     "dtype_name",
     "environment_report",
+    "estimate_fit_bytes",
     "float_dtype",
     "floating_point_errors_ignored",
     "from_host",
+    "host_memory_available",
     "host_placement",
     "is_array",
     "is_lazy",

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import itertools
 import numbers
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,6 +102,101 @@ def cuda_index(device: object, arg: str) -> int:
     raise ValueError(msg)
 
 
+def _read_int(path: str, key: str | None = None) -> int | None:
+    """An integer from a /proc or /sys file (for ``key``: the ``key: N kB`` line), or None."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    if key is None:
+        value = text.strip()
+        return int(value) if value.isdigit() else None
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        if name == key and rest.split() and rest.split()[0].isdigit():
+            unit = 1024 if rest.split()[1:] == ["kB"] else 1
+            return int(rest.split()[0]) * unit
+    return None
+
+
+def host_memory_available() -> int | None:
+    """The host memory a new allocation can use, in bytes, or None when it cannot be read.
+
+    The least of the kernel's ``MemAvailable`` (or ``os.sysconf``'s available
+    pages) and what the process's cgroup (a container's limit) has left.
+    """
+    found: list[int] = []
+    available = _read_int("/proc/meminfo", "MemAvailable")
+    if available is None:
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if available is not None and available > 0:
+        found.append(available)
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
+        limit, used = _read_int(limit_file), _read_int(usage_file)
+        # cgroup v1 writes "no limit" as a huge number, v2 as "max" (read as None).
+        if limit is not None and used is not None and limit < 2**60:
+            found.append(max(0, limit - used))
+    return min(found) if found else None
+
+
+DATA_COPIES = 4
+"""Copies of the training data a fit holds at once, in the estimate of :func:`estimate_fit_bytes`.
+
+Measured: the caller's X, its copy in the training dtype and device, the
+standardised copy and the shuffled batches' gathers come to about 3 copies
+beyond the caller's own; 4 keeps the estimate on the safe side until the memory
+work tightens it.
+"""
+
+
+def estimate_fit_bytes(
+    n_rows: int,
+    n_features: int,
+    n_outputs: int,
+    layer_sizes: tuple[int, ...],
+    itemsize: int,
+    batch_size: int,
+) -> int:
+    """About how many bytes training a network needs, before it allocates any of them.
+
+    Parameters
+    ----------
+    n_rows : int
+        The rows of training data held in memory at once (all of them, or one
+        chunk of lazy data: :meth:`Adapter.resident_rows`).
+    n_features, n_outputs : int
+        Columns of X and of the encoded targets.
+    layer_sizes : tuple of int
+        Every layer's width, input and output included: ``(n_features, *hidden, n_outputs)``.
+    itemsize : int
+        Bytes per number of the training dtype (4 for float32).
+    batch_size : int
+        Rows per step (capped at ``n_rows``).
+
+    Returns
+    -------
+    int
+        ``DATA_COPIES`` copies of the data; the weights six times (weights,
+        gradients, two optimizer moments, the update and early stopping's best
+        weights); and a batch's activations three times (pre-activations,
+        activations and the backward pass's deltas).  Python integers: sizes
+        beyond any machine do not overflow.
+    """
+    data = DATA_COPIES * int(n_rows) * (int(n_features) + int(n_outputs))
+    weights = sum((int(a) + 1) * int(b) for a, b in itertools.pairwise(layer_sizes))
+    batch = min(int(batch_size), int(n_rows))
+    activations = 3 * batch * sum(int(n) for n in layer_sizes)
+    return int(itemsize) * (data + 6 * weights + activations)
+
+
 class Adapter:
     """One array library's facts.  Subclasses override what differs from these defaults.
 
@@ -124,7 +221,7 @@ class Adapter:
     reads_lazy_sources: ClassVar[bool] = False
     """Whether data set directories are read lazily, chunk by chunk, instead of into memory."""
     inference_only: ClassVar[bool] = False
-    """Builds a graph for inference (ONNX export) and cannot train; none does yet."""
+    """Builds a graph for inference (ONNX export, the ndonnx adapter) and cannot train."""
     numerics_env: ClassVar[tuple[str, ...]] = ()
     """Environment variables that change what this library's float matmuls compute."""
     parity_devices: ClassVar[tuple[str | None, ...]] = (None,)
@@ -237,8 +334,15 @@ class Adapter:
         return False
 
     def memory_available(self, device: Device) -> int | None:
-        """Free memory on ``device`` in bytes, or None when the library cannot tell."""
-        return None
+        """Free memory on ``device`` in bytes, or None when the library cannot tell.
+
+        The default is the host's: libraries whose arrays live in host memory.
+        """
+        return host_memory_available()
+
+    def resident_rows(self, x: Array) -> int:
+        """How many rows of ``x`` training holds in memory at once: here, all of them."""
+        return int(x.shape[0])
 
     def activate(self, device: Device) -> contextlib.AbstractContextManager[Any]:
         """A context in which new arrays and kernels go to ``device`` (CuPy's current device)."""

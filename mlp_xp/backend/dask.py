@@ -113,6 +113,12 @@ class DaskAdapter(Adapter):
     def index_array(self, xp: Namespace, device: Device, order: np.ndarray) -> Array:
         return xp.asarray(order)
 
+    def resident_rows(self, x: Array) -> int:
+        """Lazy data is read a chunk at a time: the rows of its largest chunk, not all of them."""
+        if array_api_compat.is_dask_array(x) and x.chunks and x.chunks[0]:
+            return int(max(x.chunks[0]))
+        return int(x.shape[0])
+
     def is_lazy_array(self, x: object) -> bool:
         return bool(array_api_compat.is_dask_array(x))
 

@@ -27,6 +27,7 @@ from .adapter import (
     Namespace,
     Numerics,
     cuda_index,
+    host_memory_available,
     read_setting,
 )
 
@@ -102,6 +103,15 @@ class JaxAdapter(Adapter):
 
     def device_name(self, device: Device) -> str:
         return "cpu" if device.platform == "cpu" else f"cuda:{device.id}"
+
+    def memory_available(self, device: Device) -> int | None:
+        """The host's free memory for the CPU; for a GPU, what its allocator has left."""
+        if device.platform == "cpu":
+            return host_memory_available()
+        stats = device.memory_stats() or {}
+        if "bytes_limit" not in stats:
+            return None
+        return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
 
     def synchronize(self, device: Device) -> None:
         # JAX dispatches asynchronously; a tiny computation on the device, read back, waits.

@@ -18,6 +18,7 @@ from .adapter import (
     Namespace,
     Numerics,
     cuda_index,
+    host_memory_available,
     read_setting,
 )
 
@@ -92,6 +93,13 @@ class TorchAdapter(Adapter):
         except ValueError:
             return False
         return name in self.info().devices
+
+    def memory_available(self, device: Device) -> int | None:
+        """The host's free memory for the CPU; the CUDA driver's free bytes for a GPU."""
+        if device.type != "cuda":
+            return host_memory_available()
+        free, _ = _torch().cuda.mem_get_info(device)
+        return int(free)
 
     def synchronize(self, device: Device) -> None:
         if device.type == "cuda":

@@ -1,16 +1,20 @@
-"""What several ``mlp-xp`` subcommands share: the usage error, common options, feature matching."""
+"""What several ``mlp-xp`` subcommands share: the usage error, options, models and columns."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..backend import BACKEND_CHOICES, HOST_BACKEND, to_host
-from ..data.tables import Dataset, load_data
+from ..backend import BACKEND_CHOICES, HOST_BACKEND, backend_info, resolve, to_host
+from ..data.builtin import DATASETS
+from ..data.tables import DELIMITERS, STDIN, Dataset, lacks_columns, load_data
+from ..estimators import load
+from ..files import read_metadata
 
 
 class UsageError(ValueError):
@@ -49,31 +53,104 @@ def add_placement_args(parser: argparse.ArgumentParser, default_backend: str | N
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """``MODEL`` and ``--data``, shared by the commands that use a saved model."""
+    """``MODEL``, ``--data`` and how to read it, shared by the commands that use a saved model."""
     parser.add_argument("model", help="a model file written by mlp-xp train --out")
     parser.add_argument(
-        "--data", required=True, help="bmi, xor, digits, or a CSV or .npz file (required)"
+        "--data",
+        required=True,
+        help="bmi, xor, digits, a CSV or .npz file, or - for standard input (required)",
     )
+    add_table_args(parser)
+
+
+def add_table_args(parser: argparse.ArgumentParser) -> None:
+    """``--delimiter`` and ``--encoding``: how a CSV file is written."""
+    parser.add_argument(
+        "--delimiter",
+        default=None,
+        metavar="SEP",
+        help=f"the CSV field separator: {', '.join(repr(d) for d in DELIMITERS)} "
+        "(default: ',', or as recorded in the model file)",
+    )
+    parser.add_argument(
+        "--encoding",
+        default=None,
+        help="the CSV file's text encoding, e.g. latin-1 (default: UTF-8, with or without "
+        "a byte-order mark)",
+    )
+
+
+def is_table(source: str) -> bool:
+    """Whether ``--data`` is a CSV file or standard input (not a built-in set, .npz or folder)."""
+    if source == STDIN:
+        return True
+    path = Path(source)
+    if source in DATASETS and not path.exists():
+        return False
+    return not path.is_dir() and path.suffix != ".npz"
+
+
+def table_options(
+    args: argparse.Namespace, recorded: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``delimiter`` and ``encoding`` for :func:`load_data`: as given, else as recorded.
+
+    Raises
+    ------
+    UsageError
+        For ``--delimiter`` or ``--encoding`` with data that is not a CSV file.
+    """
+    recorded = recorded or {}
+    for flag, value in (("--delimiter", args.delimiter), ("--encoding", args.encoding)):
+        if value is not None and not is_table(args.data):
+            raise UsageError(f"{flag} applies to CSV files only, not to --data {args.data}")
+    name = args.delimiter if args.delimiter is not None else recorded.get("delimiter", ",")
+    if name in ("\t", "\\t"):
+        name = "tab"
+    if name not in DELIMITERS:
+        shown = ", ".join(repr(d) for d in DELIMITERS)
+        raise UsageError(f"--delimiter {name!r}: use one of {shown}")
+    encoding = args.encoding if args.encoding is not None else recorded.get("encoding")
+    return {"delimiter": DELIMITERS[name], "encoding": encoding}
+
+
+def load_model(path: str, backend: str | None, device: str | None) -> Any:
+    """A saved model, on ``--backend`` and ``--device`` when given, else where it was trained.
+
+    ``--device`` alone means the model's own backend on that device (NumPy when
+    that backend is not usable here).  A backend or device that cannot be used
+    here is refused naming the flag, before the file is read.
+    """
+    if backend is not None:
+        resolve(backend, device)  # refuses an unusable backend, naming what is missing
+        return load(path, backend=backend, device=device)
+    if device is None:
+        return load(path)
+    try:
+        trained = str(read_metadata(Path(path))["trained_on"]["backend"])
+    except Exception:  # a damaged file: load() says what is wrong with it
+        return load(path)
+    name = trained if backend_info(trained).available else HOST_BACKEND
+    try:
+        resolve(name, device)
+    except ValueError as exc:
+        raise UsageError(
+            f"--device {device} does not apply to this model on {name}: {exc}"
+        ) from None
+    return load(path, backend=name, device=device)
 
 
 def features_for(model: Any, data: Dataset) -> np.ndarray:
     """The columns of ``data`` the model was trained on, by name where names are known."""
-    names = getattr(model, "feature_names_in_", None)
+    names = _feature_names(model)
     X = data.X
     # Columns are matched by name where both sides have names; an .npz file has
     # none, so its columns are taken in order.
-    if names and data.named and list(data.feature_names) != list(names):
+    if names and data.named and list(data.feature_names) != names:
         missing = [n for n in names if n not in data.feature_names]
-        shown = str(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-        if not missing:
-            X = X[:, [data.feature_names.index(n) for n in names]]
-        else:
-            msg = (
-                f"{data.source} lacks the feature column(s) {shown} the model was trained "
-                f"on (it has: {', '.join(data.feature_names[:8])}"
-                f"{' ...' if len(data.feature_names) > 8 else ''})"
-            )
-            raise ValueError(msg)
+        if missing:
+            raise ValueError(lacks_columns(data.source, missing, data.feature_names))
+        X = X[:, [data.feature_names.index(n) for n in names]]
     if X.shape[1] != model.n_features_in_:
         msg = (
             f"{data.source} has {X.shape[1]} feature columns but the model expects "
@@ -83,8 +160,47 @@ def features_for(model: Any, data: Dataset) -> np.ndarray:
     return X
 
 
+def model_columns(model: Any, data: str) -> list[str] | None:
+    """The feature columns to read from a CSV for ``model``: its names, when it has them."""
+    names = _feature_names(model)
+    return names if names and is_table(data) else None
+
+
+def _feature_names(model: Any) -> list[str] | None:
+    """The model's feature names as a list (scikit-learn keeps an array), or None."""
+    names = getattr(model, "feature_names_in_", None)
+    return None if names is None or len(names) == 0 else [str(n) for n in names]
+
+
+def same_labels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise equality of two label arrays; text never equals a number."""
+    if (a.dtype.kind in "biuf") != (b.dtype.kind in "biuf"):
+        return np.zeros(np.broadcast_shapes(a.shape, b.shape), dtype=bool)
+    return np.asarray(a == b)
+
+
+def unseen_labels(y: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, str]:
+    """Which rows of ``y`` hold labels that are not in ``classes``, and those labels named."""
+    y = np.asarray(y)
+    known = np.zeros(len(y), dtype=bool)
+    for label in classes:
+        known |= same_labels(y, np.asarray(label))
+    unseen = np.unique(y[~known])
+    shown = ", ".join(_label(v) for v in unseen[:8]) + (" ..." if len(unseen) > 8 else "")
+    return known, shown
+
+
+def _label(value: Any) -> str:
+    """A label as a user wrote it: 7 for 7.0, text as is."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def writable_output(flag: str, path: str) -> None:
     """Refuse an output path before any work: a missing directory, a directory, no write access.
+
+    :func:`mlp_xp.cli.paths.check_output` checks its suffix too.
 
     Raises
     ------
@@ -97,19 +213,29 @@ def writable_output(flag: str, path: str) -> None:
         raise UsageError(f"{flag} {path}: is a directory; give a file name")
     if not folder.is_dir():
         raise UsageError(f"{flag} {path}: the directory {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
         raise UsageError(f"{flag} {path}: not writable")
 
 
-def read_data(source: str, target: str | None, *, lazy: bool) -> Dataset:
+def read_data(
+    source: str,
+    target: str | None,
+    *,
+    lazy: bool,
+    table: dict[str, Any] | None = None,
+    features: Sequence[str] | None = None,
+) -> Dataset:
     """A data set as ``mlp-xp train`` reads it: a file into memory, or a directory lazily.
 
     A directory's targets (one value per row) are read into memory, since labels
     are encoded and the task is inferred on the host; its features stay lazy when
     ``lazy`` (a backend that reads sources chunk by chunk), else they are read.
+    ``table`` holds the CSV's ``delimiter`` and ``encoding``.
     """
-    if not Path(str(source)).is_dir():
-        return load_data(source, target=target)
+    if source == STDIN or not Path(str(source)).is_dir():
+        return load_data(source, target=target, features=features, **(table or {}))
     from ..cluster.sources import open_dataset
 
     found = open_dataset(source)

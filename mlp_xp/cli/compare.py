@@ -8,11 +8,15 @@ usage, other data, or models of different recipes.
 from __future__ import annotations
 
 import argparse
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
 
 from ..estimators import load
 from ..files import atomic_write
 from ..verify import compare
-from .common import description, writable_output
+from .common import add_table_args, description
+from .paths import JSON_SUFFIXES, check_outputs, refuse_overwriting_inputs
 from .verify import training_rows
 
 
@@ -28,22 +32,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data",
         required=True,
-        help="the data both were trained on: bmi, xor, digits, a CSV or .npz (required)",
+        help="the data both were trained on: bmi, xor, digits, a CSV or .npz, or - for "
+        "standard input (required)",
     )
     p.add_argument(
         "--target", default=None, help="the CSV column to predict (default: as recorded, or last)"
     )
+    add_table_args(p)
     p.add_argument("--json", default=None, help="write the report as JSON here (default: none)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Compare, print the verdict; 0 pass, 1 fail."""
-    if args.json is not None:
-        writable_output("--json", args.json)
+    check_outputs([("--json", args.json, JSON_SUFFIXES)])
+    refuse_overwriting_inputs(
+        [("--json", args.json)],
+        [("MODEL_A", args.model_a), ("MODEL_B", args.model_b), ("--data", args.data)],
+    )
     a, b = load(args.model_a), load(args.model_b)
     X, y = training_rows(a, args)
-    report = compare(a, b, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # as in verify
+        report = compare(a, b, X, y)
     print(report.format())
     if args.json is not None:
         atomic_write(args.json, report.to_json().encode())

@@ -13,6 +13,7 @@ from typing import TextIO
 from .._version import __version__
 from ..errors import PlacementWarning
 from .common import UsageError
+from .signals import exit_status, interrupted_by, signals_as_interrupts
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
@@ -22,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "evaluate",
     "verify",
     "compare",
+    "export",
     "parity",
     "bench",
     "info",
@@ -37,6 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"{__package__}.{name}").register(sub)
     return parser
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each subcommand's parser, by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _given(argv: Sequence[str], command: str) -> frozenset[str]:
+    """The options of ``command`` that ``argv`` sets explicitly, by their ``dest``.
+
+    They are found by parsing ``argv`` again with every default suppressed, so
+    that abbreviations, ``--opt=value`` and repeated options count as argparse
+    reads them.  ``--resume`` compares these with the checkpoint's settings.
+    """
+    probe = build_parser()
+    sub = _subcommands(probe)[command]
+    dests = {action.dest for action in sub._actions}
+    for action in sub._actions:
+        action.default = argparse.SUPPRESS
+    found, _ = probe.parse_known_args(argv)
+    return frozenset(name for name in vars(found) if name in dests)
 
 
 def _note(
@@ -57,26 +83,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     Errors print one line, without a traceback: bad usage and bad input exit 2,
     anything else that goes wrong exits 1.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `mlp-xp bench` hands its options to benchmarks/step.py, which parses them.
     args, extra = parser.parse_known_args(argv)
     if extra:
         if getattr(args, "command", None) != "bench":
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            # The subcommand's parser: its usage line and its name in the message.
+            _subcommands(parser)[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
         args.rest = [*extra, *args.rest]
+    if args.command != "bench":
+        args.given = _given(argv, args.command)
+        args.subparser = _subcommands(parser)[args.command]
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), signals_as_interrupts():
             warnings.simplefilter("always", PlacementWarning)
             warnings.showwarning = _note
             return int(args.func(args))
-    except KeyboardInterrupt:
-        print("mlp-xp: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"mlp-xp: {interrupted_by(exc)}", file=sys.stderr)
+        return exit_status(exc)
+    except MemoryError as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        print(
+            f"mlp-xp: error: out of memory{detail}; use less data, smaller --hidden "
+            "layers or a smaller --batch-size",
+            file=sys.stderr,
+        )
+        return 2
     except (TypeError, ValueError, OSError, ModuleNotFoundError) as exc:
         print(f"mlp-xp: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # one line for the user; MLP_XP_DEBUG=1 shows the traceback
         if os.environ.get("MLP_XP_DEBUG"):
             raise
+        if "OutOfMemory" in type(exc).__name__:  # a GPU library's own out-of-memory error
+            print(f"mlp-xp: error: out of memory on the device ({exc})", file=sys.stderr)
+            return 2
         print(f"mlp-xp: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -18,8 +18,10 @@ from ..data.builtin import DATASETS
 from ..data.tables import TASKS, Dataset, infer_task, load_data
 from ..nn.activations import HIDDEN_ACTIVATIONS
 from ..nn.losses import LOSSES
+from ..plotting import PLOT_FORMATS
 from ..validation import check_positive_int
-from .common import UsageError
+from .common import UsageError, add_table_args, table_options
+from .paths import JSON_SUFFIXES, check_outputs, refuse_overwriting_inputs
 
 
 def _split(text: str) -> list[str]:
@@ -50,9 +52,18 @@ def _rates() -> str:
 
 def _builtin_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The layer sizes and rows of a built-in problem, from --layers or --hidden."""
-    if args.target is not None or args.task != "auto":
-        flag = "--target" if args.target is not None else "--task"
-        raise UsageError(f"{flag} is about the data of --data FILE; give --data too")
+    given = [
+        flag
+        for flag, value in (
+            ("--target", args.target),
+            ("--task", None if args.task == "auto" else args.task),
+            ("--delimiter", args.delimiter),
+            ("--encoding", args.encoding),
+        )
+        if value is not None
+    ]
+    if given:
+        raise UsageError(f"{given[0]} is about the data of --data FILE; give --data too")
     defaults = parity.ParityConfig()
     if args.hidden is None:
         sizes = defaults.layer_sizes if args.layers is None else _layer_sizes(args.layers)
@@ -87,7 +98,7 @@ def _data_settings(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[Any,
     if args.layers is not None:
         msg = "with --data, the data set the input and output sizes; give --hidden, not --layers"
         raise UsageError(msg)
-    data = load_data(args.data, target=args.target)
+    data = load_data(args.data, target=args.target, **table_options(args))
     X, y = data.X, data.y
     if y is None:  # load_data refuses data without targets; this is for the type checker
         raise UsageError(f"--data {args.data}: no target column")
@@ -110,8 +121,11 @@ def _data_settings(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[Any,
 
 def run(args: argparse.Namespace) -> int:
     """Run the check, print the table, write the JSON and the plot; return the exit code."""
-    if args.plot:
-        parity.require_matplotlib()  # fail before the run, not after it
+    # Every output is checked before the run, not after it.
+    check_outputs([("--json", args.json, JSON_SUFFIXES), ("--plot", args.plot, PLOT_FORMATS)])
+    refuse_overwriting_inputs(
+        [("--json", args.json), ("--plot", args.plot)], [("--data", args.data)]
+    )
     data = None
     if args.data is None:
         settings = _builtin_settings(args)
@@ -181,10 +195,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--plot",
-        metavar="FILE.png",
+        metavar="FILE",
         help=(
-            "draw each run's deviation over the steps, log scale, to this file (needs "
-            "matplotlib; default: no plot)"
+            "draw each run's deviation over the steps, log scale, to this .png, .pdf or "
+            ".svg file (needs matplotlib; default: no plot)"
         ),
     )
     parser.set_defaults(func=run)
@@ -204,6 +218,7 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target", metavar="COL", help="the CSV column to predict (default: the last)"
     )
+    add_table_args(parser)
     parser.add_argument(
         "--task",
         default="auto",

@@ -1,4 +1,7 @@
-"""``mlp-xp predict MODEL --data FILE``: predictions as CSV, to a file or stdout."""
+"""``mlp-xp predict MODEL --data FILE``: predictions as CSV, to a file or stdout.
+
+A MODEL ending in ``.onnx`` is a graph from ``mlp-xp export``, run on onnxruntime.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,23 @@ import argparse
 import csv
 import io
 import sys
+from typing import Any
 
 from ..backend import to_host
 from ..data.tables import load_data
-from ..estimators import load
+from ..export import load_onnx
 from ..files import atomic_write
-from .common import add_model_args, add_placement_args, description, features_for
+from .common import (
+    UsageError,
+    add_model_args,
+    add_placement_args,
+    description,
+    features_for,
+    load_model,
+    model_columns,
+    table_options,
+)
+from .paths import CSV_SUFFIXES, check_outputs, refuse_overwriting_inputs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,38 +37,71 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out",
         default=None,
-        help="write the predictions to this CSV file (default: print them to stdout)",
+        help="write the predictions to this .csv file (default: print them to stdout)",
+    )
+    p.add_argument(
+        "--keep",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="CSV columns of --data to copy into the predictions, first, such as ids "
+        "(default: none)",
     )
     add_placement_args(p, None)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write one row per sample: the prediction (and class probabilities)."""
-    model = load(args.model, backend=args.backend, device=args.device)
+    """Write one row per sample: the kept columns, the prediction (and class probabilities)."""
+    check_outputs([("--out", args.out, CSV_SUFFIXES)])
+    refuse_overwriting_inputs(
+        [("--out", args.out)], [("MODEL", args.model), ("--data", args.data)]
+    )
+    if str(args.model).endswith(".onnx"):
+        for flag, value in (("--backend", args.backend), ("--device", args.device)):
+            if value is not None:
+                raise UsageError(f"{flag} does not apply to an ONNX model: it runs on onnxruntime")
+    model: Any
+    if str(args.model).endswith(".onnx"):
+        # A graph from mlp-xp export runs on onnxruntime, on the CPU.
+        model = load_onnx(args.model)
+    else:
+        model = load_model(args.model, args.backend, args.device)
     target = getattr(model, "target_name_", None)
-    data = load_data(args.data, target=target, need_target=False)
+    data = load_data(
+        args.data,
+        target=target,
+        need_target=False,
+        features=model_columns(model, args.data),
+        keep=args.keep,
+        **table_options(args, getattr(model, "data_info_", None)),
+    )
     X = features_for(model, data)
-    predictions = to_host(model.predict(X))
+    header, rows = _predictions(model, X, target)
+    kept = data.kept or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    column = f"predicted_{target}" if target else "prediction"
-    if hasattr(model, "classes_"):
-        proba = to_host(model.predict_proba(X))
-        writer.writerow([column, *(f"p_{c}" for c in model.classes_)])
-        for label, row in zip(predictions, proba):
-            writer.writerow([label, *(f"{p:.6g}" for p in row)])
-    else:
-        flat = predictions.reshape(len(X), -1)
-        header = (
-            [column] if flat.shape[1] == 1 else [f"{column}_{k}" for k in range(flat.shape[1])]
-        )
-        writer.writerow(header)
-        for row in flat:
-            writer.writerow([f"{v:.9g}" for v in row])
+    writer.writerow([*kept, *header])
+    for i, row in enumerate(rows):
+        writer.writerow([*(values[i] for values in kept.values()), *row])
     if args.out:
         atomic_write(args.out, buffer.getvalue().encode())
         print(f"wrote {len(X)} predictions to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(buffer.getvalue())
     return 0
+
+
+def _predictions(model: Any, X: Any, target: str | None) -> tuple[list[str], list[list[Any]]]:
+    """The header and the rows of the predictions: the label (and probabilities), or values."""
+    predictions = to_host(model.predict(X))
+    column = f"predicted_{target}" if target else "prediction"
+    if hasattr(model, "classes_"):
+        proba = to_host(model.predict_proba(X))
+        header = [column, *(f"p_{c}" for c in model.classes_)]
+        return header, [
+            [label, *(f"{p:.6g}" for p in row)] for label, row in zip(predictions, proba)
+        ]
+    flat = predictions.reshape(len(X), -1)
+    header = [column] if flat.shape[1] == 1 else [f"{column}_{k}" for k in range(flat.shape[1])]
+    return header, [[f"{v:.9g}" for v in row] for row in flat]

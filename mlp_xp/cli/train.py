@@ -8,6 +8,12 @@ With ``--backend dask`` it also reads data set directories lazily (``X.npy`` and
 ``y.npy``, npy stacks, or a Zarr group; see ``mlp_xp.cluster.sources``) and trains on
 a cluster: ``--scheduler local --workers N`` starts one on this machine,
 ``--scheduler tcp://HOST:PORT`` connects to a running one.
+
+A run never loses a file: a diverged, failed or interrupted run leaves an
+existing ``--out`` as it was.  Ctrl-C, SIGTERM and SIGHUP save a checkpoint
+(beside ``--out``, or at ``--checkpoint``) and print the command that continues
+it; ``--checkpoint-every N`` saves it every N epochs too.  A diverged run's last
+finite weights go beside ``--out`` as ``NAME.diverged.npz`` (or ``.safetensors``).
 """
 
 from __future__ import annotations
@@ -17,18 +23,31 @@ import contextlib
 import importlib.util
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
-from ..backend import adapters, resolve
+from ..backend import Placement, adapters, resolve
 from ..data.fingerprint import fingerprint_array
-from ..data.tables import Dataset, infer_task, same_data, split
+from ..data.tables import STDIN, Dataset, choose_task, same_data, split
 from ..errors import DivergenceError
-from ..estimators import MLPClassifier, MLPRegressor, load
-from .common import UsageError, description, read_data
+from ..estimators import MLPClassifier, MLPRegressor
+from .common import UsageError, description, load_model, read_data, table_options
+from .paths import same_file
+from .resume import check_resume_options, command_line, given
+from .signals import exit_status, interrupted_by, signals_held
+from .train_checks import (
+    TrainFiles,
+    batch_size_note,
+    check_memory,
+    check_options,
+    plan_files,
+)
 from .train_options import add_options, chosen_adapter, setting
+from .train_report import metric, stop_reason
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,17 +89,22 @@ def _cluster(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]
 def _load(args: argparse.Namespace) -> Dataset:
     """The data set: in host memory, or lazily from a directory on a lazy backend (dask)."""
     chosen = chosen_adapter(args)
-    return read_data(args.data, args.target, lazy=chosen is not None and chosen.reads_lazy_sources)
+    lazy = chosen is not None and chosen.reads_lazy_sources
+    return read_data(args.data, args.target, lazy=lazy, table=table_options(args))
 
 
-def _build(args: argparse.Namespace, task: str) -> MLPRegressor | MLPClassifier:
+def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | MLPClassifier:
     cls = MLPClassifier if task == "classification" else MLPRegressor
+    batch_size = setting(args, "batch_size")
+    if "batch_size" not in given(args):
+        # A default batch size is capped at the rows quietly, as scikit-learn's "auto".
+        batch_size = min(int(batch_size), n_rows)
     return cls(
         hidden_layer_sizes=tuple(setting(args, "hidden")),
         activation=args.activation,
         optimizer=args.optimizer,
         learning_rate=setting(args, "lr"),
-        batch_size=setting(args, "batch_size"),
+        batch_size=batch_size,
         epochs=setting(args, "epochs"),
         seed=args.seed,
         alpha=args.alpha,
@@ -115,7 +139,7 @@ class _Progress:
                 dynamic_ncols=True,
             )
 
-    def __call__(self, info: dict[str, Any]) -> None:
+    def __call__(self, epoch: int, info: dict[str, Any]) -> None:
         val = info["val_loss"]
         if self.bar is not None:
             post = {"loss": f"{info['loss']:.4g}"}
@@ -135,114 +159,218 @@ class _Progress:
             self.bar.close()
 
 
-def _checkpoint_path(args: argparse.Namespace) -> str:
-    if args.out:
-        return str(args.out)
-    suffix = ".safetensors" if importlib.util.find_spec("safetensors") else ".npz"
-    return f"mlp-xp-checkpoint{suffix}"
+def _resumed(args: argparse.Namespace, task: str, X_train: Any, features: Any) -> Any:
+    """The model of ``--resume``, checked against this command's task, data and options."""
+    backend = args.backend if "backend" in given(args) else None
+    model = load_model(args.resume, backend, args.device)
+    expected = "MLPClassifier" if task == "classification" else "MLPRegressor"
+    if type(model).__name__ != expected:
+        msg = f"--resume {args.resume} holds an {type(model).__name__}, but this is {task}"
+        raise ValueError(msg)
+    info = getattr(model, "data_info_", None) or {}
+    if not same_data(info.get("fingerprint"), X_train, features):
+        msg = (
+            f"--resume {args.resume} was trained on other data ({info.get('source')}); "
+            "pass the same --data, --target, --test-fraction and --seed"
+        )
+        raise ValueError(msg)
+    check_resume_options(args, model)
+    if args.epochs is not None:
+        model.set_params(epochs=args.epochs)
+    return model
 
 
-def _metric(model: Any, data: Dataset, rows: np.ndarray, task: str) -> tuple[str, float]:
-    X, y = data.X[rows], data.y[rows]  # type: ignore[index]
-    if task == "classification":
-        return "accuracy", model.score(X, y)
-    return "R^2", model.score(X, y)
+class _Saver:
+    """Writes the model with what ``mlp-xp train`` records about its data, atomically."""
+
+    def __init__(self, model: Any, data: Dataset, task: str, args: argparse.Namespace) -> None:
+        self.model, self.data, self.task, self.args = model, data, task, args
+        self.features: Any = None
+        self.wrote: set[str] = set()
+
+    def __call__(self, path: str, *, ending: bool = False) -> None:
+        """Save to ``path``; ``ending``: the run is ending, so further signals are dropped."""
+        model, data, args = self.model, self.data, self.args
+        # fit() starts by clearing fitted attributes, so these are set just before saving;
+        # fit records provenance_ itself, interrupted and diverged runs included.
+        model.feature_names_in_ = data.feature_names if data.named else None
+        model.target_name_ = data.target_name
+        table = table_options(args)
+        model.data_info_ = {
+            "source": data.source,
+            "task": self.task,
+            "fingerprint": self.features,
+            "test_fraction": args.test_fraction,
+            "seed": args.seed,
+            "delimiter": {"\t": "tab"}.get(table["delimiter"], table["delimiter"]),
+            "encoding": table["encoding"],
+        }
+        # A checkpoint being written is not cut short by a second Ctrl-C or SIGTERM.
+        with signals_held(deliver=not ending):
+            model.save(path)
+        self.wrote.add(path)
+
+
+def _interrupted(
+    args: argparse.Namespace, model: Any, files: TrainFiles, save: _Saver, exc: KeyboardInterrupt
+) -> int:
+    """Save the checkpoint of an interrupted run and print the command that continues it."""
+    how = interrupted_by(exc)
+    if getattr(model, "n_epochs_", None) is None or getattr(model, "params_", None) is None:
+        print(f"mlp-xp: {how} before the first epoch ended; nothing was saved", file=sys.stderr)
+        return exit_status(exc)
+    where = f"{how} after epoch {model.n_epochs_} of {model.epochs}"
+    try:
+        save(files.checkpoint, ending=True)
+    except OSError as err:
+        print(f"mlp-xp: {where}; the checkpoint could not be saved: {err}", file=sys.stderr)
+        return exit_status(exc)
+    again = command_line(args, resume=files.checkpoint, out=files.out or files.checkpoint)
+    print(
+        f"mlp-xp: {where}; checkpoint saved to {files.checkpoint}; continue with: {again}",
+        file=sys.stderr,
+    )
+    return exit_status(exc)
+
+
+def _diverged(model: Any, files: TrainFiles, save: _Saver, exc: DivergenceError) -> int:
+    """Keep a diverged run's last finite weights beside --out, never over it."""
+    saved = "; pass --out to keep the last finite weights"
+    if files.diverged is not None and getattr(model, "params_", None) is not None:
+        save(files.diverged, ending=True)
+        kept = (
+            f"; {files.out} was left as it was" if files.out and Path(files.out).exists() else ""
+        )
+        saved = f"; the last finite weights were saved to {files.diverged}{kept}"
+    print(f"mlp-xp: error: {exc}{saved}", file=sys.stderr)
+    return 1
+
+
+def _placement(args: argparse.Namespace, model: Any) -> Placement:
+    """Where training will run: the checkpoint's device on --resume, else as asked."""
+    if args.resume:
+        return resolve(model.backend_, model.device_)
+    return resolve(args.backend, args.device)
+
+
+def _fit(
+    args: argparse.Namespace, model: Any, X: Any, y: Any, files: TrainFiles, save: _Saver
+) -> tuple[int | None, bool]:
+    """Train, saving the periodic checkpoints; (an exit status when the run did not finish,
+    whether a ConvergenceWarning said the epochs ran out first)."""
+    progress = _Progress(model.epochs, getattr(model, "n_epochs_", 0), args.quiet, args.verbose)
+    every = args.checkpoint_every
+
+    def on_epoch(epoch: int, info: dict[str, Any]) -> None:
+        progress(epoch, info)
+        if every is not None and epoch % every == 0:
+            save(files.checkpoint)
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model.fit(X, y, resume=bool(args.resume), callbacks=[on_epoch])
+    except KeyboardInterrupt as exc:
+        progress.close()
+        return _interrupted(args, model, files, save, exc), False
+    except DivergenceError as exc:
+        progress.close()
+        return _diverged(model, files, save, exc), False
+    progress.close()
+    ran_out = False
+    for found in caught:
+        if issubclass(found.category, ConvergenceWarning):
+            ran_out = True  # said in the summary line instead
+        else:
+            warnings.warn_explicit(found.message, found.category, found.filename, found.lineno)
+    return None, ran_out
 
 
 def run(args: argparse.Namespace) -> int:
     """Train, report one summary line, and save or plot on request."""
     _check_cluster_args(args)
+    check_options(args)
+    files = plan_files(args)
     with _cluster(args):
-        return _run(args)
+        return _run(args, files)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, files: TrainFiles) -> int:
     data = _load(args)
-    task = infer_task(data, args.task)
+    task, why = choose_task(data, args.task)
     train_rows, test_rows = split(len(data.X), args.test_fraction, args.seed)
     X_train, y_train = data.X[train_rows], data.y[train_rows]  # type: ignore[index]
     print_ = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     # For lazy data, the token of its source and rows: it is not read.
     features = fingerprint_array(X_train)
-
     if args.resume:
-        model = load(args.resume, backend=args.backend, device=args.device)
-        expected = "MLPClassifier" if task == "classification" else "MLPRegressor"
-        if type(model).__name__ != expected:
-            msg = f"--resume {args.resume} holds an {type(model).__name__}, but this is {task}"
-            raise ValueError(msg)
-        info = getattr(model, "data_info_", None) or {}
-        if not same_data(info.get("fingerprint"), X_train, features):
-            msg = (
-                f"--resume {args.resume} was trained on other data ({info.get('source')}); "
-                "pass the same --data, --target, --test-fraction and --seed"
-            )
-            raise ValueError(msg)
-        if args.epochs is not None:
-            model.set_params(epochs=args.epochs)
+        model = _resumed(args, task, X_train, features)
         print_(f"resuming {args.resume} at epoch {model.n_epochs_} of {model.epochs}")
     else:
-        model = _build(args, task)
-
-    def save(path: str) -> None:
-        # fit() starts by clearing fitted attributes, so these are set just before saving;
-        # fit records provenance_ itself, interrupted and diverged runs included.
-        model.feature_names_in_ = data.feature_names if data.named else None
-        model.target_name_ = data.target_name
-        model.data_info_ = {
-            "source": data.source,
-            "task": task,
-            "fingerprint": features,
-            "test_fraction": args.test_fraction,
-            "seed": args.seed,
-        }
-        model.save(path)
-
-    progress = _Progress(model.epochs, getattr(model, "n_epochs_", 0), args.quiet, args.verbose)
+        model = _build(args, task, len(X_train))
+    noted = batch_size_note(args, len(X_train))
+    check_memory(_placement(args, model), model, X_train, y_train, task)
+    save = _Saver(model, data, task, args)
+    save.features = features
     start = time.perf_counter()
     epochs_before = getattr(model, "n_epochs_", 0) if args.resume else 0
-    try:
-        model.fit(X_train, y_train, resume=bool(args.resume), callback=progress)
-    except KeyboardInterrupt:
-        progress.close()
-        path = _checkpoint_path(args)
-        save(path)
-        print(
-            f"mlp-xp: interrupted after epoch {model.n_epochs_} of {model.epochs}; checkpoint "
-            f"saved to {path}; continue with the same command plus --resume {path}",
-            file=sys.stderr,
-        )
-        return 130
-    except DivergenceError as exc:
-        progress.close()
-        saved = ""
-        if args.out and getattr(model, "params_", None) is not None:
-            save(args.out)
-            saved = f"; the last finite weights were saved to {args.out}"
-        print(f"mlp-xp: error: {exc}{saved}", file=sys.stderr)
-        return 1
-    progress.close()
+    with warnings.catch_warnings():
+        if noted:  # the note said so already; the estimator need not say it again
+            warnings.filterwarnings("ignore", message=".*batch_size.*")
+        status, ran_out = _fit(args, model, X_train, y_train, files, save)
+    if status is not None:
+        return status
     seconds = time.perf_counter() - start
-    epochs_run = model.n_epochs_ - epochs_before
-    throughput = len(X_train) * epochs_run / seconds if seconds > 0 else float("nan")
-    name, value = _metric(model, data, test_rows if len(test_rows) else train_rows, task)
-    held = "held-out" if len(test_rows) else "training"
-    sizes = "-".join(
-        str(s) for s in (model.n_features_in_, *model.hidden_layer_sizes, model.n_outputs_)
+    _summary(
+        args, model, data, task, why, (train_rows, test_rows), seconds, epochs_before, ran_out
     )
-    where = resolve(model.backend_, model.device_)
-    print(
-        f"trained {type(model).__name__} {sizes} ({model.activation}, {model.optimizer}) "
-        f"on {args.data} | backend {where.name} | device {model.device_} | dtype {model.dtype_} "
-        f"| {model.n_epochs_} epochs | {held} {name} {value:.5f} | {seconds:.2f} s "
-        f"| {throughput:,.0f} samples/s"
-    )
-    if args.out:
-        save(args.out)
-        print_(f"saved the model to {args.out}")
+    if files.out:
+        save(files.out)
+        print_(f"saved the model to {files.out}")
+        checkpoint = files.checkpoint
+        if not same_file(checkpoint, files.out) and (
+            checkpoint in save.wrote or same_file(checkpoint, args.resume)
+        ):
+            # The finished model holds all the checkpoint held, and more.
+            with contextlib.suppress(OSError):
+                Path(checkpoint).unlink()
     if args.plot:
         from ..plotting import plot_history
 
         plot_history(model.history_, args.plot, title=f"mlp_xp: {Path(str(args.data)).name}")
         print_(f"saved the loss curves to {args.plot}")
     return 0
+
+
+def _summary(
+    args: argparse.Namespace,
+    model: Any,
+    data: Dataset,
+    task: str,
+    why: str,
+    rows: tuple[np.ndarray, np.ndarray],
+    seconds: float,
+    epochs_before: int,
+    ran_out: bool,
+) -> None:
+    """The one summary line: model, data, task and why, where, epochs and why it stopped."""
+    train_rows, test_rows = rows
+    epochs_run = model.n_epochs_ - epochs_before
+    throughput = len(train_rows) * epochs_run / seconds if seconds > 0 else float("nan")
+    held = "held-out" if len(test_rows) else "training"
+    scored = test_rows if len(test_rows) else train_rows
+    X, y = data.X[scored], data.y[scored]  # type: ignore[index]
+    sizes = "-".join(
+        str(s) for s in (model.n_features_in_, *model.hidden_layer_sizes, model.n_outputs_)
+    )
+    where = resolve(model.backend_, model.device_)
+    stopped = stop_reason(model, ran_out)
+    source = "<stdin>" if args.data == STDIN else args.data
+    chosen = f"{task} ({why})" if why else task
+    print(
+        f"trained {type(model).__name__} {sizes} ({model.activation}, {model.optimizer}) "
+        f"on {source} | task {chosen} | backend {where.name} "
+        f"| device {model.device_} | dtype {model.dtype_} | {model.n_epochs_} epochs, "
+        f"stopped: {stopped} | {held} {metric(model, X, y, task)} | {seconds:.2f} s "
+        f"| {throughput:,.0f} samples/s"
+    )

@@ -6,11 +6,11 @@ import argparse
 from typing import Any
 
 from ..backend import Adapter, adapter, adapters
-from ..data.tables import TASKS
+from ..data.tables import MAX_CLASSES, TASKS
 from ..nn.activations import HIDDEN_ACTIVATIONS
 from ..nn.init import INITS
 from ..nn.optimizers import OPTIMIZERS
-from .common import add_placement_args
+from .common import add_placement_args, add_table_args
 
 # Settings that differ per built-in data set when the user does not give them.
 # bmi is the lecture's network; the rest follow scikit-learn's defaults.
@@ -78,19 +78,22 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
         "--data",
         default="bmi",
         help=(
-            "bmi, xor, digits, a CSV (with header) or .npz file, or a data set directory "
-            "(X.npy and y.npy, npy stacks X/ and y/, or a Zarr group; read lazily on dask) "
-            "(default: %(default)s)"
+            "bmi, xor, digits, a CSV (with header) or .npz file, - for standard input, or "
+            "a data set directory (X.npy and y.npy, npy stacks X/ and y/, or a Zarr group; "
+            "read lazily on dask) (default: %(default)s)"
         ),
     )
     p.add_argument("--target", default=None, help="the CSV column to predict (default: last)")
+    add_table_args(p)
     p.add_argument(
         "--task",
         default="auto",
         choices=TASKS,
         help=(
-            "what to fit; auto takes text labels, or at most 20 distinct integers, as "
-            "classes (default: %(default)s)"
+            "what to fit; auto: a built-in data set's own task, else classification when "
+            f"the target holds text, or only integers with at most {MAX_CLASSES} distinct "
+            "values, and regression otherwise; the summary line says which and why "
+            "(default: %(default)s)"
         ),
     )
 
@@ -237,20 +240,38 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         default=None,
-        help="save the model here, .safetensors or .npz (default: not saved; an interrupted "
-        "run saves a checkpoint to mlp-xp-checkpoint.safetensors or .npz)",
+        help="save the trained model here, .safetensors or .npz; a run that diverges or is "
+        "interrupted never writes it (default: not saved)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="PATH",
+        help="where an interrupted run (Ctrl-C, SIGTERM, SIGHUP) and --checkpoint-every save "
+        "their state (default: beside --out as NAME.checkpoint.npz or .safetensors, else "
+        "mlp-xp-checkpoint.safetensors or .npz here)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also save the checkpoint every N epochs, atomically (default: only when "
+        "interrupted)",
     )
     p.add_argument(
         "--resume",
         default=None,
         metavar="MODEL",
-        help="continue an interrupted run from its checkpoint (default: start afresh)",
+        help="continue a run from its checkpoint, with the checkpoint's settings; --resume F "
+        "--out F continues into the same file (default: start afresh)",
     )
     p.add_argument(
         "--plot",
         default=None,
-        metavar="PNG",
-        help="draw the loss curves to this file (default: no plot)",
+        metavar="FILE",
+        help="draw the loss curves to this .png, .pdf or .svg file, in that format "
+        "(default: no plot)",
     )
     verbosity = p.add_mutually_exclusive_group()
     verbosity.add_argument(

@@ -8,15 +8,28 @@ status: 0 within tolerance, 1 not, 2 bad usage or other data.
 from __future__ import annotations
 
 import argparse
+import warnings
 from typing import Any
+
+from sklearn.exceptions import ConvergenceWarning
 
 from ..backend import FLOAT_DTYPES, HOST_BACKEND, adapter
 from ..data.tables import split
 from ..estimators import load
 from ..parity.targets import parse_backend
-from ..plotting import require_matplotlib
+from ..plotting import PLOT_FORMATS
 from ..verify import verify
-from .common import description, features_for, read_data, writable_output
+from .common import (
+    UsageError,
+    add_table_args,
+    description,
+    features_for,
+    is_table,
+    model_columns,
+    read_data,
+    table_options,
+)
+from .paths import JSON_SUFFIXES, MARKDOWN_SUFFIXES, check_outputs, refuse_overwriting_inputs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,11 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data",
         required=True,
-        help="the data it was trained on: bmi, xor, digits, a CSV or .npz (required)",
+        help="the data it was trained on: bmi, xor, digits, a CSV or .npz, or - for "
+        "standard input (required)",
     )
     p.add_argument(
         "--target", default=None, help="the CSV column to predict (default: as recorded, or last)"
     )
+    add_table_args(p)
     p.add_argument(
         "--against",
         default=None,
@@ -48,7 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the replay dtype that decides (default: the model's own; float64 is shown beside)",
     )
     p.add_argument("--json", default=None, help="write the report as JSON here (default: none)")
-    p.add_argument("--plot", default=None, help="draw the deviations to this PNG (default: none)")
+    p.add_argument(
+        "--plot",
+        default=None,
+        help="draw the deviations to this .png, .pdf or .svg file (default: none)",
+    )
     p.add_argument(
         "--report", default=None, help="write a Markdown verification report (default: none)"
     )
@@ -58,8 +77,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     """X and y as ``mlp-xp train`` gave them to ``fit``: the recorded split, columns by name."""
     info = getattr(model, "data_info_", None) or {}
+    if args.target is not None and not is_table(args.data):
+        raise UsageError(f"--target applies to CSV files only; --data {args.data} has its own")
     target = args.target or getattr(model, "target_name_", None)
-    data = read_data(args.data, target, lazy=adapter(model.backend_).reads_lazy_sources)
+    data = read_data(
+        args.data,
+        target,
+        lazy=adapter(model.backend_).reads_lazy_sources,
+        table=table_options(args, info),
+        features=model_columns(model, args.data),
+    )
     X, y = features_for(model, data), data.y
     if "test_fraction" in info and "seed" in info:
         rows, _ = split(len(X), float(info["test_fraction"]), int(info["seed"]))
@@ -69,15 +96,23 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Verify, print the verdict, write what was asked for; 0 pass, 1 fail."""
-    for flag, path in (("--json", args.json), ("--plot", args.plot), ("--report", args.report)):
-        if path is not None:
-            writable_output(flag, path)
-    if args.plot is not None:
-        require_matplotlib()
+    outputs = [
+        ("--json", args.json, JSON_SUFFIXES),
+        ("--plot", args.plot, PLOT_FORMATS),
+        ("--report", args.report, MARKDOWN_SUFFIXES),
+    ]
+    check_outputs(outputs)
+    refuse_overwriting_inputs(
+        [(flag, path) for flag, path, _ in outputs],
+        [("MODEL", args.model), ("--data", args.data)],
+    )
     backend, device = (None, None) if args.against is None else parse_backend(args.against)
     model = load(args.model)
     X, y = training_rows(model, args)
-    report = verify(model, X, y, against=backend, device=device, dtype=args.dtype)
+    with warnings.catch_warnings():
+        # The replay runs the recorded epochs, no more: that they ran out is no news.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        report = verify(model, X, y, against=backend, device=device, dtype=args.dtype)
     print(report.format())
     if args.json is not None:
         from ..files import atomic_write

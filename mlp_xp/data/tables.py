@@ -2,16 +2,23 @@
 
 Every loader returns host NumPy arrays and reports bad input with the row and
 column at fault.  Features must be numbers; a classification target may be text.
+A CSV file may start with a UTF-8 byte-order mark, be separated by commas,
+semicolons or tabs (``delimiter``), be in any ``encoding``, and come from
+standard input (``source="-"``).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
 import math
+import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
@@ -21,6 +28,12 @@ from .builtin import BMI_FEATURES, DATASETS, load_digits, make_bmi, make_xor
 from .fingerprint import fingerprint_array
 
 TASKS: tuple[str, ...] = ("auto", "regression", "classification")
+STDIN = "-"
+"""The ``source`` that reads a CSV (or ``.npz``) file from standard input."""
+DELIMITERS: dict[str, str] = {",": ",", ";": ";", "tab": "\t"}
+"""The delimiters a CSV file may use, by the name the command line takes."""
+MAX_CLASSES = 20
+"""``task="auto"``: a target of integers with at most this many distinct values is classes."""
 
 
 class Dataset(NamedTuple):
@@ -37,20 +50,55 @@ class Dataset(NamedTuple):
     source: str
     named: bool = True
     """Whether the feature names come from the data (False for .npz files)."""
+    kept: dict[str, list[str]] | None = None
+    """Columns read as text, by name, that are carried along (``keep=``); None if none."""
 
 
-def load_data(source: str, *, target: str | None = None, need_target: bool = True) -> Dataset:
+def _text_encoding(encoding: str | None) -> str:
+    """The codec to read with: UTF-8 drops a leading byte-order mark; others as named."""
+    if encoding is None:
+        return "utf-8-sig"
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        msg = f"unknown encoding {encoding!r}; try utf-8, latin-1 or cp1252"
+        raise ValueError(msg) from None
+    return "utf-8-sig" if name == "utf-8" else encoding
+
+
+def load_data(
+    source: str,
+    *,
+    target: str | None = None,
+    need_target: bool = True,
+    delimiter: str = ",",
+    encoding: str | None = None,
+    features: Sequence[str] | None = None,
+    keep: Sequence[str] = (),
+) -> Dataset:
     """Load a built-in data set by name, a ``.npz`` file, or a CSV file with a header.
 
     Parameters
     ----------
     source : str
-        ``"bmi"``, ``"xor"``, ``"digits"``, or a path.
+        ``"bmi"``, ``"xor"``, ``"digits"``, a path, or ``"-"`` for standard input.
     target : str, optional
         The CSV column to predict; default the last column.  With
         ``need_target=False`` a CSV may lack it, and only feature columns are read.
+    delimiter, encoding : str
+        How a CSV file is written: ``","``, ``";"`` or ``"\\t"``, and its text
+        encoding (default UTF-8, with or without a byte-order mark).
+    features : sequence of str, optional
+        The CSV columns to read as features, in this order (a model's
+        ``feature_names_in_``); default every column but the target.
+    keep : sequence of str
+        CSV columns to carry along as text in ``Dataset.kept`` (ids, for example).
     """
+    how = _Reading(target, need_target, delimiter, encoding, features, tuple(keep))
+    if source == STDIN:
+        return _stdin(how)
     if source in DATASETS:
+        _no_columns_to_keep(source, keep)
         return _builtin(source)
     path = Path(source)
     if not path.exists():
@@ -66,8 +114,47 @@ def load_data(source: str, *, target: str | None = None, need_target: bool = Tru
         msg = f"data file {source!r} is empty; expected a header line and rows of numbers"
         raise ValueError(msg)
     if path.suffix == ".npz":
-        return _npz(path, need_target)
-    return _csv(path, target, need_target)
+        _no_columns_to_keep(source, keep)
+        with path.open("rb") as handle:
+            return _npz(handle, str(path), need_target)
+    with path.open(newline="", encoding=_text_encoding(encoding)) as handle:
+        return _csv(handle, source, how)
+
+
+class _Reading(NamedTuple):
+    """What :func:`load_data` was asked to read, handed to the CSV reader."""
+
+    target: str | None
+    need_target: bool
+    delimiter: str
+    encoding: str | None
+    features: Sequence[str] | None
+    keep: tuple[str, ...]
+
+
+def _stdin(how: _Reading) -> Dataset:
+    """A CSV (or .npz) file read from standard input."""
+    source = "<stdin>"
+    stream = sys.stdin.buffer if sys.stdin is not None else None
+    raw = b"" if stream is None else stream.read()
+    if not raw:
+        msg = "standard input (--data -) is empty; expected a header line and rows of numbers"
+        raise ValueError(msg)
+    if raw[:2] == b"PK":
+        _no_columns_to_keep(source, how.keep)
+        return _npz(io.BytesIO(raw), source, how.need_target)
+    try:
+        text = raw.decode(_text_encoding(how.encoding))
+    except UnicodeDecodeError as exc:
+        raise ValueError(_undecodable(source, exc, how.encoding)) from None
+    with io.StringIO(text, newline="") as handle:
+        return _csv(handle, source, how)
+
+
+def _no_columns_to_keep(source: str, keep: Sequence[str]) -> None:
+    if keep:
+        msg = f"--keep {' '.join(keep)}: {source} has no named columns; --keep needs a CSV file"
+        raise ValueError(msg)
 
 
 def _builtin(name: str) -> Dataset:
@@ -83,30 +170,30 @@ def _builtin(name: str) -> Dataset:
     )
 
 
-def _npz(path: Path, need_target: bool) -> Dataset:
+def _npz(handle: IO[bytes], source: str, need_target: bool) -> Dataset:
     try:
-        # Open the file ourselves: np.load leaks its handle when the zip is damaged.
-        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
+        # The caller opens the file: np.load leaks its handle when the zip is damaged.
+        with np.load(handle, allow_pickle=False) as archive:
             files = list(archive.files)
             if "X" not in files:
-                msg = f"{str(path)!r} has no array named 'X' (it holds: {', '.join(files)})"
+                msg = f"{source!r} has no array named 'X' (it holds: {', '.join(files)})"
                 raise ValueError(msg)
             X = np.asarray(archive["X"])
             y = np.asarray(archive["y"]) if "y" in files else None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        msg = f"{str(path)!r} is not a readable .npz file ({exc})"
+        msg = f"{source!r} is not a readable .npz file ({exc})"
         raise ValueError(msg) from None
     if need_target and y is None:
-        msg = f"{str(path)!r} has no array named 'y' with the targets"
+        msg = f"{source!r} has no array named 'y' with the targets"
         raise ValueError(msg)
-    check_features(X, str(path))
+    check_features(X, source)
     X = X.astype(np.float64)
-    _check_finite_features(X, str(path), [f"X[:, {j}]" for j in range(X.shape[1])])
+    _check_finite_features(X, source, [f"X[:, {j}]" for j in range(X.shape[1])])
     if y is not None and len(y) != len(X):
-        msg = f"{str(path)!r}: X has {len(X)} rows but y has {len(y)}"
+        msg = f"{source!r}: X has {len(X)} rows but y has {len(y)}"
         raise ValueError(msg)
     names = [f"x{j}" for j in range(X.shape[1])]
-    return Dataset(X, y, names, "y", None, str(path), named=False)
+    return Dataset(X, y, names, "y", None, source, named=False)
 
 
 def check_features(X: Any, source: str) -> None:
@@ -130,27 +217,68 @@ def _check_finite_features(X: np.ndarray, source: str, names: list[str]) -> None
         raise ValueError(msg)
 
 
-def _csv(path: Path, target: str | None, need_target: bool) -> Dataset:
-    source = str(path)
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            msg = f"data file {source!r} is empty; expected a header line and rows of numbers"
-            raise ValueError(msg) from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            msg = f"{source!r} is not a readable CSV file ({exc})"
-            raise ValueError(msg) from None
-        header = [h.strip() for h in header]
-        if len(header) < 1 or any(h == "" for h in header):
-            msg = f"{source}: the header line has an empty column name: {header}"
+def _undecodable(source: str, exc: UnicodeDecodeError, encoding: str | None) -> str:
+    """Why a file's bytes are not text in the encoding asked for, and what to pass."""
+    named = encoding or "UTF-8"
+    return (
+        f"{source} is not {named} text (it holds the byte 0x{exc.object[exc.start]:02x}, "
+        f"which is not {named}); pass its encoding, e.g. --encoding latin-1 or cp1252"
+    )
+
+
+def _delimiter_hint(text: str, delimiter: str) -> str:
+    """A hint when ``text`` splits into more fields at another delimiter than at ``delimiter``."""
+    for name, other in DELIMITERS.items():
+        if other != delimiter and other in text:
+            fields = next(csv.reader([text], delimiter=other))
+            if len(fields) > 1:
+                shown = name if name == "tab" else f"'{name}'"
+                sep = "tab" if name == "tab" else "semicolon" if name == ";" else "comma"
+                return f"; it looks {sep}-separated: pass --delimiter {shown}"
+    return ""
+
+
+def lacks_columns(source: str, missing: list[str], have: list[str]) -> str:
+    """The message for a table without some of the feature columns a model was trained on."""
+    shown = str(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    return (
+        f"{source} lacks the feature column(s) {shown} the model was trained "
+        f"on (it has: {', '.join(have[:8])}{' ...' if len(have) > 8 else ''})"
+    )
+
+
+def _read_table(
+    handle: IO[str], source: str, delimiter: str, encoding: str | None
+) -> tuple[list[str], list[list[str]]]:
+    """The header and the non-blank rows of a CSV file, each row as long as the header."""
+    reader = csv.reader(handle, delimiter=delimiter)
+    try:
+        header = next(reader)
+        rows = list(reader)
+    except StopIteration:
+        msg = f"data file {source!r} is empty; expected a header line and rows of numbers"
+        raise ValueError(msg) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(_undecodable(source, exc, encoding)) from None
+    except csv.Error as exc:
+        msg = f"{source!r} is not a readable CSV file ({exc})"
+        raise ValueError(msg) from None
+    header = [h.strip() for h in header]
+    if len(header) == 1:
+        hint = _delimiter_hint(header[0], delimiter)
+        if hint:
+            msg = f"{source}: the header line is one column, {header[0]!r}{hint}"
             raise ValueError(msg)
-        try:
-            rows = list(reader)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            msg = f"{source!r} is not a readable CSV file ({exc})"
-            raise ValueError(msg) from None
+    if any(h == "" for h in header):
+        msg = f"{source}: the header line has an empty column name: {header}"
+        raise ValueError(msg)
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        msg = (
+            f"{source}: the header names the column(s) {', '.join(map(repr, twice))} more "
+            "than once; give every column its own name"
+        )
+        raise ValueError(msg)
     rows = [r for r in rows if any(cell.strip() for cell in r)]  # skip blank lines
     if not rows:
         msg = f"data file {source!r} has a header but no rows of data"
@@ -162,20 +290,38 @@ def _csv(path: Path, target: str | None, need_target: bool) -> Dataset:
                 f"{len(header)}; every row needs one value per column"
             )
             raise ValueError(msg)
+    return header, rows
+
+
+def _csv(handle: IO[str], source: str, how: _Reading) -> Dataset:
+    header, rows = _read_table(handle, source, how.delimiter, how.encoding)
+    target, need_target, features, keep = how.target, how.need_target, how.features, how.keep
     if target is None:
         target_col = len(header) - 1 if need_target else None
     elif target in header:
         target_col = header.index(target)
+    elif need_target:
+        columns = ", ".join(header)
+        msg = f"target column {target!r} is not in {source}; its columns are: {columns}"
+        raise ValueError(msg)
     else:
-        if need_target:
-            columns = ", ".join(header)
-            msg = f"target column {target!r} is not in {source}; its columns are: {columns}"
-            raise ValueError(msg)
         target_col = None
     if need_target and len(header) < 2:
         msg = f"{source} has only the column {header[0]!r}; it needs features and a target"
         raise ValueError(msg)
-    feature_cols = [j for j in range(len(header)) if j != target_col]
+    for name in keep:
+        if name not in header:
+            msg = (
+                f"--keep {name}: {source} has no such column; its columns are: {', '.join(header)}"
+            )
+            raise ValueError(msg)
+    if features is None:
+        feature_cols = [j for j in range(len(header)) if j != target_col]
+    else:
+        missing = [n for n in features if n not in header]
+        if missing:
+            raise ValueError(lacks_columns(source, missing, header))
+        feature_cols = [header.index(n) for n in features]
     X = np.empty((len(rows), len(feature_cols)))
     for i, row in enumerate(rows):
         for k, j in enumerate(feature_cols):
@@ -184,7 +330,9 @@ def _csv(path: Path, target: str | None, need_target: bool) -> Dataset:
     y = None
     if target_col is not None:
         y = _target_column([row[target_col] for row in rows], source, header[target_col])
-    return Dataset(X, y, names, None if target_col is None else header[target_col], None, source)
+    kept = {n: [row[header.index(n)].strip() for row in rows] for n in keep} if keep else None
+    target_name = None if target_col is None else header[target_col]
+    return Dataset(X, y, names, target_name, None, source, kept=kept)
 
 
 def _number(cell: str, source: str, row: int, column: str) -> float:
@@ -195,7 +343,18 @@ def _number(cell: str, source: str, row: int, column: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        msg = f"{source}: row {row + 1}, column {column!r} holds {text!r}, which is not a number"
+        hint = ""
+        if "," in text:
+            try:
+                float(text.replace(",", "."))
+            except ValueError:
+                pass
+            else:
+                hint = f" (decimal commas are not read: write {text.replace(',', '.')})"
+        msg = (
+            f"{source}: row {row + 1}, column {column!r} holds {text!r}, "
+            f"which is not a number{hint}"
+        )
         raise ValueError(msg) from None
     if not math.isfinite(value):
         msg = (
@@ -225,27 +384,51 @@ def _target_column(cells: list[str], source: str, column: str) -> np.ndarray:
     return numbers
 
 
-def infer_task(data: Dataset, task: str = "auto") -> str:
-    """Regression or classification: as asked, as the data set says, or from the target.
+def choose_task(data: Dataset, task: str = "auto") -> tuple[str, str]:
+    """Regression or classification, and why: as asked, as the data set says, or from the target.
 
-    A target is taken as class labels when it is text, or when every value is an
-    integer and there are at most 20 distinct values.
+    With ``task="auto"`` a target is taken as class labels when it is text, or
+    when every value is an integer and there are at most :data:`MAX_CLASSES`
+    distinct values; otherwise it is a regression target.  The reason is empty
+    when ``task`` was given.
     """
     if task != "auto":
         if task == "regression" and data.y is not None and data.y.dtype.kind not in "biuf":
             msg = f"task 'regression' needs a numeric target, but {data.target_name!r} holds text"
             raise ValueError(msg)
-        return task
+        return task, ""
     if data.task is not None:
-        return data.task
+        return data.task, f"{data.source} is a {data.task} data set"
     y = data.y
+    column = f"the target {data.target_name!r}" if data.target_name else "the target"
     if y is None:
-        return "regression"
+        return "regression", "no target"
     if y.dtype.kind not in "biuf":
-        return "classification"
-    if y.ndim == 1 and np.all(y == np.round(y)) and np.unique(y).size <= 20:
-        return "classification"
-    return "regression"
+        return "classification", f"inferred: {column} holds text labels"
+    if y.ndim != 1:
+        return "regression", f"inferred: {column} has {y.shape[1]} columns"
+    if not np.all(y == np.round(y)):
+        return "regression", f"inferred: {column} holds non-integer numbers"
+    count = int(np.unique(y).size)
+    if count <= MAX_CLASSES:
+        why = (
+            f"inferred: {column} holds {count} distinct integers (at most {MAX_CLASSES} are "
+            "taken as classes; --task regression fits them as numbers)"
+        )
+        return "classification", why
+    return (
+        "regression",
+        f"inferred: {column} holds {count} distinct integers, more than {MAX_CLASSES}",
+    )
+
+
+def infer_task(data: Dataset, task: str = "auto") -> str:
+    """Regression or classification: as asked, as the data set says, or from the target.
+
+    A target is taken as class labels when it is text, or when every value is an
+    integer and there are at most 20 distinct values (see :func:`choose_task`).
+    """
+    return choose_task(data, task)[0]
 
 
 def split(n_samples: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

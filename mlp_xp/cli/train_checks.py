@@ -1,0 +1,148 @@
+"""What ``mlp-xp train`` checks before it trains: options that apply, files, memory (command line).
+
+Everything here runs before the first allocation of the network, so that a
+run that cannot succeed, or that would lose a file, stops at once with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..backend import Placement, estimate_fit_bytes
+from ..plotting import PLOT_FORMATS
+from .common import UsageError, is_table
+from .paths import (
+    MODEL_SUFFIXES,
+    beside,
+    check_output,
+    check_outputs,
+    default_checkpoint,
+    refuse_overwriting_inputs,
+    same_file,
+)
+from .resume import given
+
+
+class TrainFiles(NamedTuple):
+    """Where a run writes: the model, its checkpoint, and a diverged run's last weights."""
+
+    out: str | None
+    checkpoint: str
+    """Interrupted and periodic checkpoints: never over a finished model at ``out``."""
+    diverged: str | None
+    """A diverged run's last finite weights, beside ``out``; None without ``out``."""
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse options that do not apply to this run, naming them."""
+    source = str(args.data)
+    if args.target is not None and not is_table(source):
+        raise UsageError(f"--target applies to CSV files only; --data {source} has its own target")
+    if "val_fraction" in given(args) and not args.early_stopping:
+        raise UsageError("--val-fraction applies with --early-stopping only")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise UsageError(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
+
+
+def plan_files(args: argparse.Namespace) -> TrainFiles:
+    """Check every output before any work, and choose the checkpoint path.
+
+    The checkpoint goes to ``--checkpoint``, else beside ``--out``
+    (``m.checkpoint.npz``), else to ``mlp-xp-checkpoint.*`` here; with
+    ``--resume F --out F`` it is F itself, the same run's file.  An existing
+    checkpoint that is not the one being resumed is refused rather than replaced.
+    """
+    out, resume = args.out, args.resume
+    check_outputs([("--out", out, MODEL_SUFFIXES), ("--plot", args.plot, PLOT_FORMATS)])
+    if args.checkpoint is not None:  # it may be --out, when that is --resume (below)
+        check_output("--checkpoint", args.checkpoint, MODEL_SUFFIXES)
+    data = ("--data", str(args.data))
+    refuse_overwriting_inputs([("--out", out), ("--checkpoint", args.checkpoint)], [data])
+    refuse_overwriting_inputs([("--plot", args.plot)], [data, ("--resume", resume)])
+    if args.checkpoint is not None:
+        checkpoint = args.checkpoint
+    elif out is not None and same_file(out, resume):
+        checkpoint = out
+    elif out is not None:
+        checkpoint = beside(out, "checkpoint")
+    else:
+        checkpoint = default_checkpoint()
+    if same_file(checkpoint, out) and not same_file(out, resume):
+        raise UsageError(
+            f"--checkpoint {checkpoint} is also --out: a checkpoint never goes over the "
+            "finished model; give another file"
+        )
+    if Path(checkpoint).exists() and not same_file(checkpoint, resume):
+        msg = (
+            f"the checkpoint file {checkpoint} exists already, from an earlier run: continue "
+            f"that run with --resume {checkpoint}, remove the file, or give --checkpoint PATH"
+        )
+        raise UsageError(msg)
+    return TrainFiles(out, checkpoint, None if out is None else beside(out, "diverged"))
+
+
+def batch_size_note(args: argparse.Namespace, n_rows: int) -> bool:
+    """Say when an explicit --batch-size is more than the training rows (the default is capped)."""
+    if "batch_size" in given(args) and args.batch_size is not None and args.batch_size > n_rows:
+        print(
+            f"mlp-xp: note: --batch-size {args.batch_size} is more than the {n_rows} training "
+            f"rows; each step uses all {n_rows}",
+            file=sys.stderr,
+        )
+        return True
+    return False
+
+
+def _outputs(y: Any, task: str) -> int:
+    """Output units of the network for targets ``y``."""
+    if task == "classification":
+        classes = int(np.unique(np.asarray(y)).size)
+        return 1 if classes <= 2 else classes
+    return 1 if np.ndim(y) == 1 else int(np.shape(y)[1])
+
+
+def _bytes(n: int) -> str:
+    """A byte count for people: 1.5 GiB."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{size:.3g} {unit}"
+        size /= 1024
+    return f"{size:.3g} PiB"  # pragma: no cover - the loop returns
+
+
+def check_memory(placement: Placement, model: Any, X: Any, y: Any, task: str) -> None:
+    """Refuse a run whose estimated memory is more than the device has free, before allocating.
+
+    The estimate is the backend's (:func:`mlp_xp.backend.estimate_fit_bytes`):
+    the data (per chunk for lazy data), the network, its optimizer state and a
+    batch's activations.
+
+    Raises
+    ------
+    UsageError
+        With the estimate and the free memory, in bytes.
+    """
+    hidden = tuple(int(h) for h in model.hidden_layer_sizes)
+    batch = int(model.batch_size)
+    if any(h < 1 for h in hidden) or batch < 1:
+        return  # the estimator refuses these, with its own message
+    itemsize = 8 if str(getattr(model, "dtype_", model.dtype)) == "float64" else 4
+    adapter = placement.adapter
+    rows = adapter.resident_rows(X)
+    sizes = (int(X.shape[1]), *hidden, _outputs(y, task))
+    need = estimate_fit_bytes(rows, sizes[0], sizes[-1], sizes, itemsize, batch)
+    free = adapter.memory_available(placement.device)
+    if free is not None and need > free:
+        where = f"{placement.name} {adapter.device_name(placement.device)}"
+        msg = (
+            f"training would need about {need:,} bytes ({_bytes(need)}) but {where} has "
+            f"{free:,} bytes ({_bytes(free)}) free; use smaller --hidden layers, a smaller "
+            "--batch-size, float32 or less data"
+        )
+        raise UsageError(msg)
