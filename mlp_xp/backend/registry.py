@@ -11,7 +11,7 @@ import importlib
 
 from .adapter import Adapter, Array, BackendInfo
 
-BACKENDS: tuple[str, ...] = ("numpy", "cupy", "torch", "jax", "array_api_strict", "dask")
+BACKENDS: tuple[str, ...] = ("numpy", "cupy", "torch", "jax", "array_api_strict", "dask", "ndonnx")
 """Every backend name mlp_xp knows, in order of preference for display; each is a module here."""
 BACKEND_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
 HOST_BACKEND: str = "numpy"

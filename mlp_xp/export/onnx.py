@@ -1,0 +1,234 @@
+"""A fitted model as an ONNX graph, built by running its own forward pass on ndonnx (export layer).
+
+ndonnx implements the Array API by recording ONNX operators.  So the graph is
+not converted from the model by a second implementation of the network: it is
+what :func:`mlp_xp.nn.backprop.forward_output` records when it is handed
+ndonnx arrays, the weights as constants and the features as the graph's input.
+The model's own scalers, holding graph constants, scale the input and, for a
+regressor, unscale the output, so the graph takes raw features and returns
+what ``predict`` returns.
+
+The graph has one input, ``X`` of shape (batch, n_features) in the model's
+dtype, with a dynamic batch dimension, and these outputs:
+
+* a regressor: ``predictions``, shape (batch,) when the model was trained on a
+  1-D y, else (batch, n_outputs), in the target's units;
+* a classifier: ``label``, shape (batch,), the predicted classes as a tensor of
+  the classes' own type (strings, integers, floats or booleans), and
+  ``probabilities``, shape (batch, n_classes), in the order of ``classes``.
+
+The model's metadata properties (:func:`metadata`) carry the feature names, the
+classes, the mlp_xp version and the training data's fingerprint.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import json
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..backend import Placement, adapter, move, resolve
+from ..errors import NotFittedError
+from ..nn.backprop import forward_output
+from ..nn.layers import Layer, Params
+
+GRAPH_BACKEND = "ndonnx"
+"""The backend whose arrays record an ONNX graph (an ``inference_only`` adapter)."""
+RUNTIME_MODULES: tuple[str, ...] = ("onnx", "onnxruntime")
+"""The file format and the runtime, beside the graph builder."""
+INSTALL = "pip install 'mlp_xp[onnx]' (ndonnx, onnx and onnxruntime)"
+"""How to install what the export needs."""
+INPUT = "X"
+BATCH = "batch"
+"""The name of the graph input's dynamic first dimension."""
+
+
+def missing_modules(modules: tuple[str, ...] = RUNTIME_MODULES) -> list[str]:
+    """The packages of the ``onnx`` extra among ``modules`` that cannot be imported here."""
+    return [name for name in modules if importlib.util.find_spec(name) is None]
+
+
+def require_onnx(what: str = "ONNX export", *, builder: bool = True) -> None:
+    """Refuse to start when the ``onnx`` extra is missing, naming what and how to install it.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        Naming the missing packages and the install command.
+    """
+    missing = missing_modules()
+    if builder:
+        info = adapter(GRAPH_BACKEND).info()
+        if not info.installed:
+            missing.insert(0, GRAPH_BACKEND)
+        elif not info.available:
+            msg = f"{what} needs {GRAPH_BACKEND}, which is unusable here: {info.reason}"
+            raise ModuleNotFoundError(msg)
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        msg = f"{what} needs {' and '.join(missing)}, which {verb} not installed: {INSTALL}"
+        raise ModuleNotFoundError(msg)
+
+
+def check_fitted(model: Any) -> None:
+    """Refuse a model that has no weights yet."""
+    if not hasattr(model, "params_"):
+        msg = (
+            f"this {type(model).__name__} is not fitted yet; call fit(X, y) first "
+            "or load a saved model with mlp_xp.load(path)"
+        )
+        raise NotFittedError(msg)
+
+
+def is_classifier(model: Any) -> bool:
+    """Whether ``model`` predicts classes (it has ``classes_``)."""
+    return hasattr(model, "classes_")
+
+
+def layer_sizes(params: Params) -> tuple[int, ...]:
+    """``(n_features, *hidden, n_outputs)`` from the weights, W of shape (out, in)."""
+    return (int(params[0].W.shape[1]), *(int(layer.W.shape[0]) for layer in params))
+
+
+def host_classes(model: Any) -> np.ndarray:
+    """The classes as a host array ONNX can hold: text as str, numbers as they are."""
+    classes = np.asarray(model.classes_)
+    return classes.astype(str) if classes.dtype.kind in "OSU" else classes
+
+
+def _on_graph(scaler: Any, graph: Placement, dtype: str) -> Any:
+    """The model's own scaler with its statistics as graph constants, so it scales as predict."""
+    if scaler is None:
+        return None
+    moved = copy.copy(scaler)
+    moved.mean = move(scaler.mean, graph, dtype)
+    moved.scale = move(scaler.scale, graph, dtype)
+    return moved
+
+
+def _outputs(model: Any, xp: Any, out: Any, y_scaler: Any, width: int) -> dict[str, Any]:
+    """The graph's outputs from the network's output ``out`` (``width`` columns), as predict."""
+    if not is_classifier(model):
+        if y_scaler is not None:
+            out = y_scaler.inverse(out)
+        if width == 1 and getattr(model, "_y_1d", True):
+            out = out[:, 0]
+        return {"predictions": out}
+    classes = xp.asarray(host_classes(model))
+    if width == 1:
+        # One sigmoid output is P(classes[1]); predict thresholds it at 0.5.
+        index = xp.astype(out[:, 0] >= 0.5, xp.int64)
+        proba = xp.concat([1.0 - out, out], axis=1)
+    else:
+        index = xp.argmax(out, axis=1)
+        proba = out
+    return {"label": xp.take(classes, index), "probabilities": proba}
+
+
+def build_onnx(model: Any, *, params: Params | None = None) -> Any:
+    """Record ``model``'s prediction as an ONNX graph.
+
+    Parameters
+    ----------
+    model : MLPRegressor or MLPClassifier
+        A fitted or loaded model, on any backend; read, never changed.
+    params : tuple of Layer, optional
+        The weights to put in the graph; None takes ``model.params_``.  Other
+        weights make a graph that is not the model's, which the export check
+        (:func:`mlp_xp.export.check.check_graph`) must refuse.
+
+    Returns
+    -------
+    onnx.ModelProto
+        The graph, with its metadata properties (see :func:`metadata`).
+
+    Raises
+    ------
+    ModuleNotFoundError
+        When the ``onnx`` extra is missing (the message has the install command).
+    """
+    require_onnx()
+    check_fitted(model)
+    weights = model.params_ if params is None else params
+    dtype = str(model.dtype_)
+    graph = resolve(GRAPH_BACKEND)
+    xp = graph.xp
+    constants = tuple(
+        Layer(move(layer.W, graph, dtype), move(layer.b, graph, dtype)) for layer in weights
+    )
+    n_features = int(weights[0].W.shape[1])
+    X = xp.argument(shape=(BATCH, n_features), dtype=getattr(xp, dtype))
+    x_scaler = _on_graph(getattr(model, "x_scaler_", None), graph, dtype)
+    y_scaler = _on_graph(getattr(model, "y_scaler_", None), graph, dtype)
+    Xs = X if x_scaler is None else x_scaler.transform(X)
+    _, out = forward_output(xp, constants, Xs, model._plan())
+    proto = xp.build({INPUT: X}, _outputs(model, xp, out, y_scaler, layer_sizes(weights)[-1]))
+    proto.producer_name = "mlp_xp"
+    proto.producer_version = __version__
+    proto.doc_string = describe(model)
+    proto.graph.name = f"mlp_xp_{type(model).__name__}"
+    for key, value in metadata(model).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    return proto
+
+
+def count_nodes(graph: Any) -> int:
+    """The nodes of an ONNX graph, those of its subgraphs (the branches of ``If``) included."""
+    total = 0
+    for node in graph.node:
+        total += 1
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                total += count_nodes(attribute.g)
+            total += sum(count_nodes(g) for g in attribute.graphs)
+    return total
+
+
+def describe(model: Any) -> str:
+    """One line naming the model, e.g. ``MLPClassifier 64-32-10 (relu), float32``."""
+    sizes = "-".join(str(n) for n in layer_sizes(model.params_))
+    return f"{type(model).__name__} {sizes} ({model.activation}), {model.dtype_}"
+
+
+def _data_fingerprint(model: Any) -> Any:
+    """What the model records about its training data: the fingerprints of X and y."""
+    provenance = getattr(model, "provenance_", None) or {}
+    if provenance.get("data"):
+        return provenance["data"]
+    info = getattr(model, "data_info_", None) or {}
+    return {"X": info["fingerprint"]} if info.get("fingerprint") else None
+
+
+def metadata(model: Any) -> dict[str, str]:
+    """The graph's metadata properties, each value a string (JSON where it is not text).
+
+    ``mlp_xp_version``, ``estimator``, ``description``, ``dtype``,
+    ``feature_names`` (a JSON list, or null), ``target_name``, ``classes`` (a
+    JSON list in the order of the ``probabilities`` columns; null for a
+    regressor), ``outputs`` (the output names, JSON), ``data_fingerprint``
+    (JSON: the sha256, shape, dtype and column sums of the training X and y,
+    as ``provenance_["data"]`` records them; null when not recorded) and
+    ``data_source`` (where the CLI read the data, or null).
+    """
+    names = getattr(model, "feature_names_in_", None)
+    classes = host_classes(model).tolist() if is_classifier(model) else None
+    info = getattr(model, "data_info_", None) or {}
+    outputs = ["label", "probabilities"] if is_classifier(model) else ["predictions"]
+    return {
+        "mlp_xp_version": __version__,
+        "estimator": type(model).__name__,
+        "description": describe(model),
+        "dtype": str(model.dtype_),
+        "feature_names": json.dumps(None if names is None else [str(n) for n in names]),
+        "target_name": json.dumps(getattr(model, "target_name_", None)),
+        "classes": json.dumps(classes),
+        "outputs": json.dumps(outputs),
+        "data_fingerprint": json.dumps(_data_fingerprint(model)),
+        "data_source": json.dumps(info.get("source")),
+    }
