@@ -369,7 +369,7 @@ def test_training_too_big_for_memory_is_refused_before_allocating(capsys):
     code, out, err = run(capsys, "train", "--hidden", "1000000000", "1000000000")
     assert code == 2
     line = one_error_line(err)
-    assert "training would need about " in line
+    assert "fit would need about " in line
     assert " bytes (" in line
     assert "free" in line
     need = int(line.split("about ")[1].split(" bytes")[0].replace(",", ""))
@@ -391,11 +391,22 @@ def test_memory_error_anywhere_is_one_line(capsys, monkeypatch):
 
 
 def test_the_memory_estimate_counts_data_network_optimizer_and_a_batch():
-    # 4 copies of the data, 6 of the weights, 3 of a batch's activations (float32).
-    data = 4 * 100 * (2 + 1)
+    # Beyond the caller's X (float32): X's copy when cast or moved, the targets, the
+    # validation rows, three int64 row indices, 6 copies of the weights, 3 of a
+    # batch's activations, and the fixed working blocks.
+    from mlp_xp.backend.adapter import FIXED_FIT_BYTES
+
     weights = 6 * ((2 + 1) * 8 + (8 + 1) * 1)
     batch = 3 * 10 * (2 + 8 + 1)
-    assert estimate_fit_bytes(100, 2, 1, (2, 8, 1), 4, 10) == 4 * (data + weights + batch)
+    fixed = 3 * 8 * 100 + FIXED_FIT_BYTES
+    in_place = estimate_fit_bytes(100, 2, 1, (2, 8, 1), 4, 10, x_copied=False)
+    assert in_place == 4 * (100 * 1 + weights + batch) + fixed
+    copied = estimate_fit_bytes(100, 2, 1, (2, 8, 1), 4, 10)
+    assert copied - in_place == 4 * 100 * 2
+    held_out = estimate_fit_bytes(
+        100, 2, 1, (2, 8, 1), 4, 10, x_copied=False, validation_fraction=0.1
+    )
+    assert held_out - in_place == 4 * 10 * 3
     huge = estimate_fit_bytes(10, 2, 1, (2, 10**9, 10**9, 1), 4, 10)
     assert huge > 2**64  # Python integers: no overflow
 

@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import importlib.util
 import itertools
+import math
 import numbers
 import os
 import warnings
@@ -147,14 +148,13 @@ def host_memory_available() -> int | None:
     return min(found) if found else None
 
 
-DATA_COPIES = 4
-"""Copies of the training data a fit holds at once, in the estimate of :func:`estimate_fit_bytes`.
+FIXED_FIT_BYTES = 24 * 2**20
+"""Working blocks a fit holds whatever the data's size: the fingerprint's and the
+column statistics' float64 blocks, the shuffle's gather of a few batches, and the
+validation loss's block of activations (each a few MiB)."""
 
-Measured: the caller's X, its copy in the training dtype and device, the
-standardised copy and the shuffled batches' gathers come to about 3 copies
-beyond the caller's own; 4 keeps the estimate on the safe side until the memory
-work tightens it.
-"""
+INDEX_BYTES = 8
+"""Bytes per row of each of the three row-index arrays of an epoch (int64)."""
 
 
 def estimate_fit_bytes(
@@ -164,8 +164,11 @@ def estimate_fit_bytes(
     layer_sizes: tuple[int, ...],
     itemsize: int,
     batch_size: int,
+    *,
+    x_copied: bool = True,
+    validation_fraction: float = 0.0,
 ) -> int:
-    """About how many bytes training a network needs, before it allocates any of them.
+    """About how many bytes ``fit`` allocates beyond the caller's data, before it allocates any.
 
     Parameters
     ----------
@@ -180,21 +183,34 @@ def estimate_fit_bytes(
         Bytes per number of the training dtype (4 for float32).
     batch_size : int
         Rows per step (capped at ``n_rows``).
+    x_copied : bool
+        Whether X is copied to reach the training dtype and device (a cast, or
+        a move to a GPU); X already there is used as it is.
+    validation_fraction : float
+        The share of rows held out for early stopping (0 without it): those rows
+        are gathered and standardised once.
 
     Returns
     -------
     int
-        ``DATA_COPIES`` copies of the data; the weights six times (weights,
-        gradients, two optimizer moments, the update and early stopping's best
-        weights); and a batch's activations three times (pre-activations,
-        activations and the backward pass's deltas).  Python integers: sizes
-        beyond any machine do not overflow.
+        The measured model of a fit (issue 16; README, "How big can the data
+        be"): X's copy when ``x_copied``; the encoded targets; the validation
+        rows; three int64 row indices per row (the training rows, the epoch's
+        order, and their composition); :data:`FIXED_FIT_BYTES` of working
+        blocks; the weights six times (weights, gradients, two optimizer
+        moments, the update, early stopping's best weights); and a batch's
+        activations three times (pre-activations, activations, deltas).
+        Standardisation and the shuffle work a few batches at a time, so they
+        add no copy of the data.  Python integers: no overflow.
     """
-    data = DATA_COPIES * int(n_rows) * (int(n_features) + int(n_outputs))
+    n, d, k = int(n_rows), int(n_features), int(n_outputs)
+    data = (n * d if x_copied else 0) + n * k
+    held_out = math.ceil(float(validation_fraction) * n) * (d + k)
     weights = sum((int(a) + 1) * int(b) for a, b in itertools.pairwise(layer_sizes))
-    batch = min(int(batch_size), int(n_rows))
-    activations = 3 * batch * sum(int(n) for n in layer_sizes)
-    return int(itemsize) * (data + 6 * weights + activations)
+    batch = min(int(batch_size), n)
+    activations = 3 * batch * sum(int(w) for w in layer_sizes)
+    numbers = data + held_out + 6 * weights + activations
+    return int(itemsize) * numbers + 3 * INDEX_BYTES * n + FIXED_FIT_BYTES
 
 
 class Adapter:

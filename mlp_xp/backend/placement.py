@@ -254,15 +254,17 @@ def move(x: Any, placement: Placement, dtype: object = None) -> Array:
     """``x`` (an array of any backend, or host data) in ``placement``, as ``dtype``.
 
     Arrays already in the right namespace and on the right device stay there and
-    are only cast if needed; anything else goes through the host once.  ``dtype``
-    None keeps a float array's dtype and any other array's too.
+    are only cast if needed (an array already in ``dtype`` is returned as is, not
+    copied: ``fit`` then holds no second copy of its data); anything else goes
+    through the host once.  ``dtype`` None keeps a float array's dtype and any
+    other array's too.  Callers never write into the result.
     """
     if is_array(x) and is_placed(x, placement):
         if dtype is None:
             return x
         target = float_dtype(placement.xp, dtype, placement.device)
         check_dtype(placement, target)
-        return placement.xp.astype(x, target)
+        return placement.xp.astype(x, target, copy=False)
     host = _host(x)
     if dtype is None and host.dtype.kind != "f":
         return placement.adapter.from_host(host, placement.xp, placement.device, None)

@@ -117,6 +117,7 @@ def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | M
         dtype=args.dtype,
         backend=args.backend,
         device=args.device,
+        max_memory=args.max_memory,
     )
 
 

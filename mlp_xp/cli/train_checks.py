@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backend import Placement, estimate_fit_bytes
+from ..backend import Placement
+from ..estimators.memory import check_fit_memory
 from ..plotting import PLOT_FORMATS
 from .common import UsageError, is_table
 from .paths import (
@@ -106,43 +107,25 @@ def _outputs(y: Any, task: str) -> int:
     return 1 if np.ndim(y) == 1 else int(np.shape(y)[1])
 
 
-def _bytes(n: int) -> str:
-    """A byte count for people: 1.5 GiB."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if size < 1024 or unit == "PiB":
-            return f"{size:.3g} {unit}"
-        size /= 1024
-    return f"{size:.3g} PiB"  # pragma: no cover - the loop returns
-
-
 def check_memory(placement: Placement, model: Any, X: Any, y: Any, task: str) -> None:
     """Refuse a run whose estimated memory is more than the device has free, before allocating.
 
-    The estimate is the backend's (:func:`mlp_xp.backend.estimate_fit_bytes`):
-    the data (per chunk for lazy data), the network, its optimizer state and a
-    batch's activations.
+    The estimate and the limit are the estimator's own
+    (:func:`mlp_xp.estimators.memory.fit_memory`, built on the backend's
+    :func:`mlp_xp.backend.estimate_fit_bytes`): what fit allocates beyond the
+    data (per chunk for lazy data), against ``--max-memory`` or the free memory.
 
     Raises
     ------
     UsageError
-        With the estimate and the free memory, in bytes.
+        With the estimate and the limit, in bytes.
     """
     hidden = tuple(int(h) for h in model.hidden_layer_sizes)
     batch = int(model.batch_size)
     if any(h < 1 for h in hidden) or batch < 1:
         return  # the estimator refuses these, with its own message
-    itemsize = 8 if str(getattr(model, "dtype_", model.dtype)) == "float64" else 4
-    adapter = placement.adapter
-    rows = adapter.resident_rows(X)
-    sizes = (int(X.shape[1]), *hidden, _outputs(y, task))
-    need = estimate_fit_bytes(rows, sizes[0], sizes[-1], sizes, itemsize, batch)
-    free = adapter.memory_available(placement.device)
-    if free is not None and need > free:
-        where = f"{placement.name} {adapter.device_name(placement.device)}"
-        msg = (
-            f"training would need about {need:,} bytes ({_bytes(need)}) but {where} has "
-            f"{free:,} bytes ({_bytes(free)}) free; use smaller --hidden layers, a smaller "
-            "--batch-size, float32 or less data"
-        )
-        raise UsageError(msg)
+    dtype = str(getattr(model, "dtype_", model.dtype))
+    try:
+        check_fit_memory(model, X, _outputs(y, task), placement, dtype, hidden)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

@@ -206,6 +206,15 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="float32 or float64 (default: %(default)s)",
     )
+    p.add_argument(
+        "--max-memory",
+        default=None,
+        metavar="SIZE",
+        help=(
+            "refuse a run whose estimated memory beyond the data exceeds SIZE, e.g. 8GB "
+            "or 512MiB (default: what the device has free)"
+        ),
+    )
 
 
 def _add_cluster_args(p: argparse.ArgumentParser) -> None:

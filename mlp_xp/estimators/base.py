@@ -41,7 +41,6 @@ from ..backend import (
     placement_of,
     resolve,
     shard_rows,
-    take_rows,
     to_host,
 )
 from ..errors import NotFittedError
@@ -50,20 +49,21 @@ from ..nn.init import init_params
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer
 from ..nn.plan import Plan
-from ..seeds import seeded_split
-from ..training import Data, check_callbacks, start_position, start_schedule
+from ..training import check_callbacks, start_position, start_schedule
 from .epochs import EpochLoop
 from .inputs import feature_names, match_columns, prepare_features, prepare_sample_weight
+from .memory import check_fit_memory
 from .params import Hyperparameters
 from .persistence import save_model
 from .provenance import start_segment
 from .scaling import Scaler
+from .splitting import TrainingData
 
 if TYPE_CHECKING:
     from ..export import ExportReport
 
 
-class _BaseMLP(EpochLoop, Hyperparameters):
+class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
     """Shared data preparation, training, prediction and persistence of the estimators."""
 
     _estimator_type: ClassVar[str] = ""
@@ -165,6 +165,11 @@ class _BaseMLP(EpochLoop, Hyperparameters):
 
     def _encode_targets(self, y: Any, placement: Placement, dtype: str, first: bool) -> Array:
         raise NotImplementedError
+
+    def _output_width(self, y: Any) -> int:
+        """The network's output units for targets ``y`` (before they are encoded)."""
+        shape = getattr(y, "shape", None) or np.asarray(y).shape
+        return 1 if len(shape) < 2 else int(shape[1])
 
     def _row_class_weights(self, y: Any) -> np.ndarray | None:
         """Each row's class weight (the classifier's ``class_weight``); None for none."""
@@ -275,6 +280,7 @@ class _BaseMLP(EpochLoop, Hyperparameters):
                 self._set_classes(classes)
             if names is not None:
                 self.feature_names_in_ = np.asarray(names, dtype=object)
+            check_fit_memory(self, X, self._output_width(y), placement, dtype, sizes)
         else:
             placement = resolve(self.backend_, self.device_)
             dtype = self.dtype_
@@ -375,38 +381,6 @@ class _BaseMLP(EpochLoop, Hyperparameters):
             "bad_epochs": 0,
         }
         start_schedule(self._state, float(self.learning_rate))
-
-    def _scaled(
-        self, placement: Placement, Xd: Array, Yd: Array, Wd: Array | None, *, split: bool
-    ) -> Data:
-        """The epoch loop's data, standardised, with the validation split when ``split``."""
-        if self.x_scaler_ is not None:
-            Xd = self.x_scaler_.transform(Xd)
-        if self.y_scaler_ is not None:
-            Yd = self.y_scaler_.transform(Yd)
-        if not split:
-            return Data(Xd, Yd, W=Wd)
-        return self._split(placement, Xd, Yd, Wd)
-
-    def _split(self, placement: Placement, X: Array, Y: Array, W: Array | None) -> Data:
-        """A seeded random validation split (the same rows on every backend)."""
-        n = X.shape[0]
-        n_val = max(1, round(n * float(self.validation_fraction)))
-        if n - n_val < 1:
-            msg = (
-                f"validation_fraction={self.validation_fraction} leaves no training "
-                f"samples out of {n}; lower it or pass more data"
-            )
-            raise ValueError(msg)
-        train, val = seeded_split(n, n_val, [int(self.seed), 1])
-        return Data(
-            take_rows(placement, X, train),
-            take_rows(placement, Y, train),
-            take_rows(placement, X, val),
-            take_rows(placement, Y, val),
-            None if W is None else take_rows(placement, W, train),
-            None if W is None else take_rows(placement, W, val),
-        )
 
     def _scales_targets(self) -> bool:
         return False

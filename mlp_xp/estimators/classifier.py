@@ -60,6 +60,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         dtype: str | None = None,
         backend: str | None = None,
         device: str | None = None,
+        max_memory: int | str | None = None,
         class_weight: dict[Any, float] | str | None = None,
     ) -> None:
         super().__init__(
@@ -83,6 +84,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             dtype=dtype,
             backend=backend,
             device=device,
+            max_memory=max_memory,
         )
         self.class_weight = class_weight
 
@@ -118,6 +120,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         else:
             onehot = np.eye(len(self.classes_))[index]
         return from_host(onehot, placement, dtype)
+
+    def _output_width(self, y: Any) -> int:
+        classes = len(getattr(self, "classes_", np.unique(_labels(y))))
+        return 1 if classes <= 2 else classes
 
     def _row_class_weights(self, y: Any) -> np.ndarray | None:
         """Each row's class weight; the first fit resolves ``class_weight_``."""

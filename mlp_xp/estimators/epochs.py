@@ -104,7 +104,7 @@ class EpochLoop:
     ) -> None:
         """The training loop, on the placement's device; ``segment`` records how it went."""
         state = getattr(self, "_state", None) or {}
-        n = int(data.X.shape[0])
+        n = data.n_rows
         batches = Batches(
             min(int(self.batch_size), n), self._shuffle_mode(placement), state["rng"]
         )

@@ -174,8 +174,27 @@ def prepare_features(X: Any, placement: Placement, dtype: object) -> Array:
     """X as a finite 2-D float array in ``placement``."""
     X = check_features(X)
     out = move(X, placement, dtype)
-    check_finite(placement.xp, "X", out)
+    check_finite_data(placement, "X", out)
     return out
+
+
+def check_finite_data(placement: Placement, arg: str, a: Array) -> None:
+    """``a`` holds no NaN or infinity, proven without an array of a's size.
+
+    A finite sum of every value proves every value finite (a NaN or an infinity
+    would make it NaN or infinite); the sum is computed in float64 where the
+    backend has it, so that finite float32 values do not overflow it.  Only
+    when it is not finite does the full check run, which counts the bad values
+    (and allocates a boolean array the size of ``a``).
+    """
+    xp = placement.xp
+    if placement.adapter.lazy:
+        check_finite(xp, arg, a)
+        return
+    wide = "float64" in placement.adapter.float_dtypes(placement.device)
+    total = xp.sum(a, dtype=xp.float64) if wide else xp.sum(a)
+    if not bool(xp.isfinite(total)):
+        check_finite(xp, arg, a)
 
 
 def prepare_sample_weight(

@@ -24,6 +24,7 @@ from ..validation import (
     check_positive_float,
     check_positive_int,
 )
+from .memory import parse_bytes
 
 
 class Hyperparameters(BaseEstimator):
@@ -52,6 +53,7 @@ class Hyperparameters(BaseEstimator):
         dtype: str | None = None,
         backend: str | None = None,
         device: str | None = None,
+        max_memory: int | str | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -73,6 +75,7 @@ class Hyperparameters(BaseEstimator):
         self.dtype = dtype
         self.backend = backend
         self.device = device
+        self.max_memory = max_memory
 
     def _check_params(self) -> tuple[tuple[int, ...], Optimizer]:
         """Validate every hyperparameter once, before any work."""
@@ -97,6 +100,7 @@ class Hyperparameters(BaseEstimator):
             raise TypeError(msg)
         lr = check_positive_float("learning_rate", self.learning_rate)
         check_name("schedule", self.schedule, SCHEDULES)
+        parse_bytes("max_memory", self.max_memory)
         check_nonnegative_float("power_t", self.power_t)
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("epochs", self.epochs)

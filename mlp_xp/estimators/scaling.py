@@ -78,6 +78,17 @@ class Scaler:
         """``(a - mean) / scale``, as a new array."""
         return (a - self.mean) / self.scale
 
+    def transform_owned(self, a: Array) -> Array:
+        """``(a - mean) / scale`` computed into ``a``, an array the caller made and owns.
+
+        The same numbers as :meth:`transform`, without a temporary the size of
+        ``a``; on a namespace whose arrays are immutable (JAX) the operators
+        rebind, and the result is used as returned.
+        """
+        a -= self.mean
+        a /= self.scale
+        return a
+
     def inverse(self, a: Array) -> Array:
         """``a * scale + mean``, as a new array."""
         return a * self.scale + self.mean

@@ -13,14 +13,14 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ..backend import Array, Placement, floating_point_errors_ignored, to_host
+from ..backend import Array, Namespace, Placement, floating_point_errors_ignored, to_host
 from ..errors import DivergenceError
 from ..nn.backprop import forward_output
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer, State
 from ..nn.plan import Plan
 from .shuffle import EpochOrders
-from .step import epoch_loss, epoch_steps
+from .step import Prepare, epoch_loss, epoch_steps
 
 
 class Epoch(NamedTuple):
@@ -43,6 +43,10 @@ class Data(NamedTuple):
 
     ``W`` and ``W_val`` are sample weights as columns (n, 1), or None when every
     row counts the same; ``X_val``/``Y_val`` are None without a validation set.
+    ``rows``, a device index array, trains on those rows of ``X``, ``Y`` and ``W``
+    only (None: all of them), and ``prepare`` turns each gathered block of rows
+    into training data (see :func:`mlp_xp.training.step.epoch_steps`): with
+    both, training holds no copy of the data beyond a few batches.
     """
 
     X: Array
@@ -51,6 +55,13 @@ class Data(NamedTuple):
     Y_val: Array | None = None
     W: Array | None = None
     W_val: Array | None = None
+    rows: Array | None = None
+    prepare: Prepare | None = None
+
+    @property
+    def n_rows(self) -> int:
+        """How many rows train: those of ``rows``, or all of ``X``."""
+        return int((self.X if self.rows is None else self.rows).shape[0])
 
 
 class Batches(NamedTuple):
@@ -83,8 +94,8 @@ def run_epochs(
     helper thread.
     """
     xp = placement.xp
-    X, Y, X_val, Y_val, W, W_val = data
-    orders = EpochOrders(batches.position, int(X.shape[0]), batches.size, batches.shuffle, epochs)
+    X, Y, X_val, Y_val, W, W_val, train_rows, prepare = data
+    orders = EpochOrders(batches.position, data.n_rows, batches.size, batches.shuffle, epochs)
     with floating_point_errors_ignored(placement), orders:
         for _ in range(epochs):
             order, batch_order, position = orders.next()
@@ -104,17 +115,17 @@ def run_epochs(
                 alpha=alpha,
                 batches=batch_order,
                 W=W,
+                rows=train_rows,
+                prepare=prepare,
             ):
                 params, state = step.params, step.state
                 losses.append(step.loss)
                 rows.append(step.rows)
                 if step.weight is not None:
                     weights.append(step.weight)
-            if X_val is not None:
-                z, y_hat = forward_output(xp, params, X_val, plan)
-                w_val = None if W_val is None else W_val / xp.sum(W_val)
+            if X_val is not None and Y_val is not None:
                 # No L2 term: the validation loss measures the fit alone.
-                losses.append(plan.loss.value(xp, z, y_hat, Y_val, w_val))
+                losses.append(validation_loss(xp, params, plan, X_val, Y_val, W_val))
             # The one read-back of the epoch: its batch losses (and weight sums) and
             # validation loss.
             values = to_host(xp.stack([xp.asarray(v) for v in losses + weights])).tolist()
@@ -125,6 +136,39 @@ def run_epochs(
             loss = epoch_loss(values[:n], rows)
             val_loss = float(values[n]) if X_val is not None else None
             yield Epoch(params, state, position, loss, val_loss, n)
+
+
+VALIDATION_BLOCK_BYTES = 2**22
+"""The validation loss runs the network on blocks of rows whose widest layer holds
+about this many bytes, so that its activations never take memory like the data's."""
+
+
+def validation_loss(
+    xp: Namespace, params: Params, plan: Plan, X: Array, Y: Array, W: Array | None
+) -> Array:
+    """The (weighted) mean loss over the validation rows, a 0-d array on the device.
+
+    A validation set larger than one block is run a block at a time, and the
+    blocks' losses are added, weighted by their rows (or weights); a smaller one
+    in one go, as one batch.
+    """
+    n = int(X.shape[0])
+    width = max(int(X.shape[1]), *(int(layer.W.shape[0]) for layer in params))
+    rows = max(1, VALIDATION_BLOCK_BYTES // (width * (xp.finfo(X.dtype).bits // 8)))
+    total_w = None if W is None else xp.sum(W)
+    total: Array = None
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        whole = start == 0 and stop == n
+        Xb, Yb = (X, Y) if whole else (X[start:stop, ...], Y[start:stop, ...])
+        z, y_hat = forward_output(xp, params, Xb, plan)
+        if W is None:
+            part = plan.loss.value(xp, z, y_hat, Yb, None)
+            part = part if whole else part * ((stop - start) / n)
+        else:
+            part = plan.loss.value(xp, z, y_hat, Yb, W[start:stop, ...] / total_w)
+        total = part if total is None else total + part
+    return total
 
 
 def check_diverged(epoch: Epoch, completed: int, learning_rate: float) -> None:

@@ -13,7 +13,7 @@ not grow) and does nothing on eager ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -94,6 +94,8 @@ def epoch_steps(
     alpha: float = 0.0,
     batches: np.ndarray | None = None,
     W: Array | None = None,
+    rows: Array | None = None,
+    prepare: Prepare | None = None,
 ) -> Iterator[Step]:
     """Yield one :class:`Step` per mini-batch of one epoch over ``X`` and ``Y``.
 
@@ -101,9 +103,15 @@ def epoch_steps(
     ``batches`` (from :func:`batch_order`) visits the contiguous slices in the
     order it gives.  With neither, the slices come in row order.  ``W``, the
     sample weights as a column (n, 1), is gathered with the rows.
+
+    ``rows`` (a device index array) trains on those rows of ``X`` only, ``order``
+    then ordering them (a validation split held as indices, not as a copy);
+    ``prepare(Xb, Yb)`` turns each gathered block into training data (the
+    estimators' standardisation), so that no scaled copy of all the data exists.
     """
     xp = placement.xp
-    for Xb, Yb, Wb in _batches(placement, X, Y, batch_size, order, batches, W):
+    source = _batches(placement, X, Y, batch_size, order, batches, W, rows, prepare)
+    for Xb, Yb, Wb in source:
         params, state, value = train_step(
             placement, params, state, Xb, Yb, plan, optimizer, alpha, Wb
         )
@@ -111,6 +119,9 @@ def epoch_steps(
         weight = None if Wb is None else xp.sum(Wb)
         yield Step(params, state, value, int(Xb.shape[0]), weight)
 
+
+Prepare = Callable[[Array, Array], tuple[Array, Array]]
+"""Turns a gathered block ``(X, Y)`` into training data (the estimators' scaling)."""
 
 GATHER_BYTES = 2**20
 """How many bytes of shuffled rows to gather at a time (about a core's L2 cache)."""
@@ -124,6 +135,8 @@ def _batches(
     order: np.ndarray | None,
     batches: np.ndarray | None,
     W: Array | None = None,
+    rows: Array | None = None,
+    prepare: Prepare | None = None,
 ) -> Iterator[tuple[Array, Array, Array | None]]:
     """The epoch's mini-batches, each a contiguous ``(X, Y, W)`` triple (W may be None).
 
@@ -136,15 +149,32 @@ def _batches(
     either way); a small data set is still gathered in one go.
     """
     xp = placement.xp
-    n = X.shape[0]
-    if order is not None:
-        index = row_index(placement, order)
+    n = X.shape[0] if rows is None else rows.shape[0]
+    if rows is not None and order is None and batches is not None:
+        # Contiguous batches of the training rows, in the order ``batches`` gives.
+        for i in batches:
+            start = int(i) * batch_size
+            part = rows[start : min(start + batch_size, n)]
+            Xb, Yb = xp.take(X, part, axis=0), xp.take(Y, part, axis=0)
+            Wb = None if W is None else xp.take(W, part, axis=0)
+            yield (*prepare(Xb, Yb), Wb) if prepare is not None else (Xb, Yb, Wb)
+        return
+    if order is not None or rows is not None:
+        index: Array
+        if order is None:
+            index = rows
+        else:
+            index = row_index(placement, order)
+            if rows is not None:
+                index = xp.take(rows, index, axis=0)
         row_bytes = (X.shape[1] + Y.shape[1]) * (xp.finfo(X.dtype).bits // 8)
         chunk = batch_size * max(1, GATHER_BYTES // (batch_size * row_bytes))
         for first in range(0, n, chunk):
             part = index if chunk >= n else index[first : min(first + chunk, n)]
             Xc, Yc = xp.take(X, part, axis=0), xp.take(Y, part, axis=0)
             Wc = None if W is None else xp.take(W, part, axis=0)
+            if prepare is not None:
+                Xc, Yc = prepare(Xc, Yc)
             size = Xc.shape[0]
             if size <= batch_size:
                 yield Xc, Yc, Wc
@@ -157,9 +187,10 @@ def _batches(
     for start in starts:
         stop = min(start + batch_size, n)
         if start == 0 and stop == n:
-            yield X, Y, W
+            Xb, Yb, Wb = X, Y, W
         else:
-            yield X[start:stop, ...], Y[start:stop, ...], _rows(W, start, stop)
+            Xb, Yb, Wb = X[start:stop, ...], Y[start:stop, ...], _rows(W, start, stop)
+        yield (*prepare(Xb, Yb), Wb) if prepare is not None else (Xb, Yb, Wb)
 
 
 def _rows(W: Array | None, start: int, stop: int) -> Array | None:
