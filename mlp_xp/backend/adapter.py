@@ -430,5 +430,19 @@ class Adapter:
     # ------------------------------------------------------------------ compiled loops
 
     def compiled_epoch(self) -> Any:
-        """A compiled epoch function, for libraries that trace and compile; None here."""
+        """What a compiled epoch is built from, for libraries that trace and compile; None here.
+
+        A library that compiles returns an object with three methods, from which
+        :mod:`mlp_xp.training.compiled` writes the epoch once for all of them:
+
+        * ``jit(fn)``: ``fn`` compiled for the shapes and dtypes of its array
+          arguments (trees of arrays; None for a missing one), compiled again
+          only for new ones; its calls also take host NumPy arrays, moved to
+          the device of the other arguments with the launch;
+        * ``scan(body, carry, xs)``: ``body(carry, x) -> (carry, y)`` over the
+          leading axis of the trees ``xs``, returning the last carry and the
+          stacked ys, inside one compiled call;
+        * ``switch(index, branches, *operands)``: ``branches[index](*operands)``
+          for a traced integer ``index``, running only that branch.
+        """
         return None

@@ -4,6 +4,10 @@
 returns it as is, tracers included.  Its arrays are immutable: ``x *= y``
 rebinds, which the kernels allow for (their results are used as returned).
 
+Training compiles: :meth:`JaxAdapter.compiled_epoch` hands
+:mod:`mlp_xp.training.compiled` ``jax.jit``, ``jax.lax.scan`` and
+``jax.lax.switch``, from which each epoch becomes one compiled call.
+
 float64 needs JAX's x64 mode.  mlp_xp never switches a user's global JAX
 setting: without x64, float64 is refused with the one-line fix (set
 ``JAX_ENABLE_X64=1``, or ``jax.config.update("jax_enable_x64", True)`` before
@@ -47,6 +51,22 @@ def _gpus(jax: Any) -> list[Any]:
         return list(jax.devices("gpu"))
     except RuntimeError:
         return []
+
+
+class JaxCompiler:
+    """``jax.jit``, ``jax.lax.scan`` and ``jax.lax.switch``: what a compiled epoch is made of."""
+
+    def jit(self, fn: Any) -> Any:
+        return _jax().jit(fn)
+
+    def scan(self, body: Any, carry: Any, xs: Any) -> Any:
+        return _jax().lax.scan(body, carry, xs)
+
+    def switch(self, index: Any, branches: Any, *operands: Any) -> Any:
+        return _jax().lax.switch(index, branches, *operands)
+
+
+_COMPILER = JaxCompiler()
 
 
 class JaxAdapter(Adapter):
@@ -133,6 +153,10 @@ class JaxAdapter(Adapter):
         jaxlib = importlib.import_module("jaxlib")
         gpus = [f"cuda:{d.id} {d.device_kind}" for d in _gpus(jax)]
         return Numerics(settings, {"jaxlib": str(getattr(jaxlib, "__version__", "?"))}, gpus)
+
+    def compiled_epoch(self) -> JaxCompiler:
+        """JAX traces and compiles: each epoch is one ``jax.jit`` call scanning its batches."""
+        return _COMPILER
 
     def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
         """On GPUs, JAX's default float32 matmul precision rounds the inputs to TF32."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backend import Array, Placement, row_index, take_rows
 from ..seeds import seeded_split
-from ..training import Data
+from ..training import Data, Prepare
 from .scaling import Scaler
 
 
@@ -41,7 +41,7 @@ class TrainingData:
         split_rows = self._split_rows(n) if split else None
         if placement.adapter.lazy:
             return self._scaled_lazily(placement, Xd, Yd, Wd, split_rows)
-        prepare = self._prepare_batch if self.x_scaler_ or self.y_scaler_ else None
+        prepare = self._prepare() if self.x_scaler_ or self.y_scaler_ else None
         if split_rows is None:
             return Data(Xd, Yd, W=Wd, prepare=prepare)
         train, val = split_rows
@@ -62,13 +62,15 @@ class TrainingData:
             prepare=prepare,
         )
 
-    def _prepare_batch(self, Xb: Array, Yb: Array) -> tuple[Array, Array]:
-        """A gathered block of rows, standardised."""
-        if self.x_scaler_ is not None:
-            Xb = self.x_scaler_.transform(Xb)
-        if self.y_scaler_ is not None:
-            Yb = self.y_scaler_.transform(Yb)
-        return Xb, Yb
+    def _prepare(self) -> Prepare:
+        """The standardisation of each gathered block: the scalers' arrays."""
+        x, y = self.x_scaler_, self.y_scaler_
+        return Prepare(
+            None if x is None else x.mean,
+            None if x is None else x.scale,
+            None if y is None else y.mean,
+            None if y is None else y.scale,
+        )
 
     def _scaled_lazily(
         self,
@@ -79,7 +81,7 @@ class TrainingData:
         split_rows: tuple[np.ndarray, np.ndarray] | None,
     ) -> Data:
         """Lazy data scaled and split as task graphs (nothing is computed here)."""
-        Xd, Yd = self._prepare_batch(Xd, Yd)
+        Xd, Yd = self._prepare()(Xd, Yd)
         if split_rows is None:
             return Data(Xd, Yd, W=Wd)
         train, val = split_rows

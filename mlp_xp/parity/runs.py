@@ -43,6 +43,7 @@ from ..nn.optimizers import OPTIMIZERS
 from ..nn.plan import make_plan
 from ..seeds import host_rng
 from ..training import after_epoch, epoch_order, epoch_rate, epoch_steps, start_schedule
+from ..training.compiled import compiled_epoch_steps, compiles
 from ..validation import check_name
 from .problems import ParityConfig, Problem, make_problem
 from .report import ParityReport, Row
@@ -74,7 +75,11 @@ def start(problem: Problem, placement: Placement, dtype: str) -> tuple[Params, A
 
 
 def trajectory(
-    problem: Problem, config: ParityConfig, placement: Placement, dtype: str
+    problem: Problem,
+    config: ParityConfig,
+    placement: Placement,
+    dtype: str,
+    compiled: bool = False,
 ) -> Iterator[TrainingStep]:
     """Yield the ``config.steps`` steps of one run, trained with the library's loop.
 
@@ -82,7 +87,9 @@ def trajectory(
     order :func:`mlp_xp.training.epoch_order` draws from a host generator seeded
     with ``config.seed``, so every run sees the same batches.  It trains
     ``config.loss`` with its matched output activation and the L2 penalty
-    ``config.alpha``.  Nothing is read back to the host here.
+    ``config.alpha``.  Nothing is read back to the host here.  ``compiled`` runs
+    each epoch as ``fit`` does on a backend that compiles, as one compiled call
+    (:func:`mlp_xp.training.compiled.compiled_epoch_steps`), and yields its steps.
     """
     config = config.validated()
     params, X, Y = start(problem, placement, dtype)
@@ -111,7 +118,7 @@ def trajectory(
         # The rows epoch_steps trains on, in its order, kept so each step can say which.
         shuffled = take_rows(placement, X, order) if order is not None else X
         first = 0
-        for step in epoch_steps(
+        for step in (compiled_epoch_steps if compiled else epoch_steps)(
             placement,
             params,
             state,
@@ -158,8 +165,16 @@ def _negative(params: Params, X: Array, activation: str) -> list[np.ndarray]:
 class _Run:
     """A run in progress: its steps and what has been measured so far."""
 
-    def __init__(self, placement: Placement, dtype: str, steps: Iterator[TrainingStep]) -> None:
+    def __init__(
+        self,
+        placement: Placement,
+        dtype: str,
+        steps: Iterator[TrainingStep],
+        backend: str | None = None,
+    ) -> None:
         self.placement, self.dtype, self.steps = placement, dtype, steps
+        self.backend = placement.name if backend is None else backend
+        """The row's backend: the placement's name, and "NAME compiled" for compiled epochs."""
         self.curve: list[float] = []
         self.losses: list[float] = []
         self.flips = 0
@@ -266,10 +281,12 @@ def check(
     problem = make_problem(config) if host is None else problem_from_data(*host, config)
 
     reference_place = host_placement()
+    # A backend that compiles is checked twice: step by step, and in compiled epochs.
     runs = [
-        _Run(p, d, trajectory(problem, config, p, d))
+        _Run(p, d, trajectory(problem, config, p, d, c), f"{p.name} compiled" if c else None)
         for p in placements
         for d in dict.fromkeys(dtype_list)
+        for c in ((False, True) if compiles(p) else (False,))
     ]
     reference = _Run(
         reference_place, "float64", trajectory(problem, config, reference_place, "float64")
@@ -392,7 +409,7 @@ def _row(
     if any(math.isnan(r) for r in ratios):
         worst = math.inf
     return Row(
-        backend=run.placement.name,
+        backend=run.backend,
         device=device_name(run.placement),
         dtype=run.dtype,
         final_loss=_full_loss(config, run.params, problem, run.placement, run.dtype),

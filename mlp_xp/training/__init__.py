@@ -1,10 +1,11 @@
 """The training layer: one step, the batches of an epoch, the shuffle, and the epoch driver."""
 
 from .callbacks import check_callbacks, run_callbacks
+from .compiled import compilations
 from .loop import Batches, Data, Epoch, Stopping, check_diverged, run_epochs
 from .schedules import SCHEDULES, adapt, after_epoch, epoch_rate, start_schedule
 from .shuffle import SHUFFLES, EpochOrders, batch_order, epoch_order, start_position
-from .step import GATHER_BYTES, Step, epoch_loss, epoch_steps, train_step
+from .step import GATHER_BYTES, Prepare, Step, epoch_loss, epoch_steps, train_step
 
 __all__ = [
     "GATHER_BYTES",
@@ -14,6 +15,7 @@ __all__ = [
     "Data",
     "Epoch",
     "EpochOrders",
+    "Prepare",
     "Step",
     "Stopping",
     "adapt",
@@ -21,6 +23,7 @@ __all__ = [
     "batch_order",
     "check_callbacks",
     "check_diverged",
+    "compilations",
     "epoch_loss",
     "epoch_order",
     "epoch_rate",

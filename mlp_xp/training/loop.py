@@ -13,14 +13,14 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ..backend import Array, Namespace, Placement, floating_point_errors_ignored, to_host
+from ..backend import Array, Placement, floating_point_errors_ignored, to_host
 from ..errors import DivergenceError
-from ..nn.backprop import forward_output
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer, State
 from ..nn.plan import Plan
+from .compiled import CompiledEpochs, EpochResult, Layout, compiles
 from .shuffle import EpochOrders
-from .step import Prepare, epoch_loss, epoch_steps
+from .step import Prepare, epoch_loss, epoch_steps, validation_loss
 
 
 class Epoch(NamedTuple):
@@ -83,6 +83,7 @@ def run_epochs(
     batches: Batches,
     alpha: float,
     epochs: int,
+    compiled: bool = True,
 ) -> Iterator[Epoch]:
     """Train ``epochs`` epochs on ``data``, yielding each one.
 
@@ -92,83 +93,85 @@ def run_epochs(
     validation loss are read back to the host once, at its end, never per step.
     A generator that is closed early (the caller stops) ends the shuffle's
     helper thread.
+
+    On a backend that compiles (``adapter.compiled_epoch()``), each epoch is one
+    compiled call (:mod:`mlp_xp.training.compiled`), unless ``compiled`` is
+    False or the optimizer is a hand-made chain without a recipe.
     """
-    xp = placement.xp
-    X, Y, X_val, Y_val, W, W_val, train_rows, prepare = data
+    has_val = data.X_val is not None
     orders = EpochOrders(batches.position, data.n_rows, batches.size, batches.shuffle, epochs)
+    fast = None
+    if compiled and compiles(placement):
+        fast = CompiledEpochs(placement, data, plan=plan, batch_size=batches.size, alpha=alpha)
     with floating_point_errors_ignored(placement), orders:
         for _ in range(epochs):
             order, batch_order, position = orders.next()
-            losses: list[Array] = []
-            weights: list[Array] = []
-            rows: list[float] = []
-            for step in epoch_steps(
-                placement,
-                params,
-                state,
-                X,
-                Y,
-                plan=plan,
-                optimizer=optimizer(),
-                batch_size=batches.size,
-                order=order,
-                alpha=alpha,
-                batches=batch_order,
-                W=W,
-                rows=train_rows,
-                prepare=prepare,
-            ):
-                params, state = step.params, step.state
-                losses.append(step.loss)
-                rows.append(step.rows)
-                if step.weight is not None:
-                    weights.append(step.weight)
-            if X_val is not None and Y_val is not None:
-                # No L2 term: the validation loss measures the fit alone.
-                losses.append(validation_loss(xp, params, plan, X_val, Y_val, W_val))
+            epoch_optimizer = optimizer()
+            if fast is not None and epoch_optimizer.recipe is not None:
+                result, _ = fast.run(params, state, epoch_optimizer, order, batch_order)
+            else:
+                result = _eager_epoch(
+                    placement, params, state, data, plan, epoch_optimizer, batches.size,
+                    (order, batch_order), alpha,
+                )  # fmt: skip
+            params, state = result.params, result.state
             # The one read-back of the epoch: its batch losses (and weight sums) and
             # validation loss.
-            values = to_host(xp.stack([xp.asarray(v) for v in losses + weights])).tolist()
-            n = len(rows)
-            if weights:
-                rows = values[-n:]
-                values = values[:-n]
+            values = to_host(result.values).tolist()
+            n, block = result.layout.batches, result.layout.slots
+            rows: list[float] = (
+                values[block : block + n] if result.rows is None else list(result.rows)
+            )
             loss = epoch_loss(values[:n], rows)
-            val_loss = float(values[n]) if X_val is not None else None
+            val_loss = float(values[-1]) if has_val else None
             yield Epoch(params, state, position, loss, val_loss, n)
 
 
-VALIDATION_BLOCK_BYTES = 2**22
-"""The validation loss runs the network on blocks of rows whose widest layer holds
-about this many bytes, so that its activations never take memory like the data's."""
-
-
-def validation_loss(
-    xp: Namespace, params: Params, plan: Plan, X: Array, Y: Array, W: Array | None
-) -> Array:
-    """The (weighted) mean loss over the validation rows, a 0-d array on the device.
-
-    A validation set larger than one block is run a block at a time, and the
-    blocks' losses are added, weighted by their rows (or weights); a smaller one
-    in one go, as one batch.
-    """
-    n = int(X.shape[0])
-    width = max(int(X.shape[1]), *(int(layer.W.shape[0]) for layer in params))
-    rows = max(1, VALIDATION_BLOCK_BYTES // (width * (xp.finfo(X.dtype).bits // 8)))
-    total_w = None if W is None else xp.sum(W)
-    total: Array = None
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        whole = start == 0 and stop == n
-        Xb, Yb = (X, Y) if whole else (X[start:stop, ...], Y[start:stop, ...])
-        z, y_hat = forward_output(xp, params, Xb, plan)
-        if W is None:
-            part = plan.loss.value(xp, z, y_hat, Yb, None)
-            part = part if whole else part * ((stop - start) / n)
-        else:
-            part = plan.loss.value(xp, z, y_hat, Yb, W[start:stop, ...] / total_w)
-        total = part if total is None else total + part
-    return total
+def _eager_epoch(
+    placement: Placement,
+    params: Params,
+    state: State,
+    data: Data,
+    plan: Plan,
+    optimizer: Optimizer,
+    batch_size: int,
+    orders: tuple[Any, Any],
+    alpha: float,
+) -> EpochResult:
+    """One epoch, step by step; its losses (and weight sums, validation loss) stacked."""
+    xp = placement.xp
+    order, batch_order = orders
+    losses: list[Array] = []
+    weights: list[Array] = []
+    rows: list[int] = []
+    for step in epoch_steps(
+        placement,
+        params,
+        state,
+        data.X,
+        data.Y,
+        plan=plan,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        order=order,
+        alpha=alpha,
+        batches=batch_order,
+        W=data.W,
+        rows=data.rows,
+        prepare=data.prepare,
+    ):
+        params, state = step.params, step.state
+        losses.append(step.loss)
+        rows.append(step.rows)
+        if step.weight is not None:
+            weights.append(step.weight)
+    if data.X_val is not None and data.Y_val is not None:
+        # No L2 term: the validation loss measures the fit alone.
+        losses.append(validation_loss(xp, params, plan, data.X_val, data.Y_val, data.W_val))
+    n = len(rows)
+    values = xp.stack([xp.asarray(v) for v in losses[:n] + weights + losses[n:]])
+    layout = Layout(data.n_rows, batch_size, n, n, False)
+    return EpochResult(params, state, values, layout, None if weights else rows)
 
 
 def check_diverged(epoch: Epoch, completed: int, learning_rate: float) -> None:

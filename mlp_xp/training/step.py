@@ -13,12 +13,13 @@ not grow) and does nothing on eager ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 
-from ..backend import Array, Placement, materialize, row_index
+from ..backend import Array, Namespace, Placement, materialize, row_index
+from ..nn.backprop import forward_output
 from ..nn.layers import Params
 from ..nn.network import value_and_grad
 from ..nn.optimizers import Optimizer, State, apply_updates
@@ -120,8 +121,28 @@ def epoch_steps(
         yield Step(params, state, value, int(Xb.shape[0]), weight)
 
 
-Prepare = Callable[[Array, Array], tuple[Array, Array]]
-"""Turns a gathered block ``(X, Y)`` into training data (the estimators' scaling)."""
+class Prepare(NamedTuple):
+    """Turns a gathered block ``(X, Y)`` into training data: the estimators' standardisation.
+
+    ``(X - x_mean) / x_scale`` and ``(Y - y_mean) / y_scale``, elementwise, so a
+    block scaled as it is gathered holds the numbers of scaling all the data
+    first; a None pair leaves that side as it is.  Arrays, not a closure, so that
+    a compiled epoch takes them as arguments (:mod:`mlp_xp.training.compiled`)
+    and a compilation reused by the next fit never keeps this fit's scaler.
+    """
+
+    x_mean: Array | None = None
+    x_scale: Array | None = None
+    y_mean: Array | None = None
+    y_scale: Array | None = None
+
+    def __call__(self, X: Array, Y: Array) -> tuple[Array, Array]:
+        if self.x_mean is not None:
+            X = (X - self.x_mean) / self.x_scale
+        if self.y_mean is not None:
+            Y = (Y - self.y_mean) / self.y_scale
+        return X, Y
+
 
 GATHER_BYTES = 2**20
 """How many bytes of shuffled rows to gather at a time (about a core's L2 cache)."""
@@ -196,3 +217,36 @@ def _batches(
 def _rows(W: Array | None, start: int, stop: int) -> Array | None:
     """Rows ``start:stop`` of the weights, or None without weights."""
     return None if W is None else W[start:stop, ...]
+
+
+VALIDATION_BLOCK_BYTES = 2**22
+"""The validation loss runs the network on blocks of rows whose widest layer holds
+about this many bytes, so that its activations never take memory like the data's."""
+
+
+def validation_loss(
+    xp: Namespace, params: Params, plan: Plan, X: Array, Y: Array, W: Array | None
+) -> Array:
+    """The (weighted) mean loss over the validation rows, a 0-d array on the device.
+
+    A validation set larger than one block is run a block at a time, and the
+    blocks' losses are added, weighted by their rows (or weights); a smaller one
+    in one go, as one batch.
+    """
+    n = int(X.shape[0])
+    width = max(int(X.shape[1]), *(int(layer.W.shape[0]) for layer in params))
+    rows = max(1, VALIDATION_BLOCK_BYTES // (width * (xp.finfo(X.dtype).bits // 8)))
+    total_w = None if W is None else xp.sum(W)
+    total: Array = None
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        whole = start == 0 and stop == n
+        Xb, Yb = (X, Y) if whole else (X[start:stop, ...], Y[start:stop, ...])
+        z, y_hat = forward_output(xp, params, Xb, plan)
+        if W is None:
+            part = plan.loss.value(xp, z, y_hat, Yb, None)
+            part = part if whole else part * ((stop - start) / n)
+        else:
+            part = plan.loss.value(xp, z, y_hat, Yb, W[start:stop, ...] / total_w)
+        total = part if total is None else total + part
+    return total
