@@ -344,3 +344,18 @@ def test_early_stopping_with_scaling_trains_compiled_as_numpy_does():
         on_jax.history_["val_loss"], on_numpy.history_["val_loss"], rtol=rule
     )
     np.testing.assert_allclose(on_jax.predict(X), on_numpy.predict(X), rtol=rule, atol=0)
+
+
+@needs_jax
+def test_the_memory_estimate_counts_the_padded_copy_of_small_data():
+    from mlp_xp.estimators.memory import fit_memory
+
+    X = np.ones((1000, 4))
+    model = MLPRegressor((8,), batch_size=64, dtype="float64")
+    on = {
+        b: fit_memory(model, X, 1, resolve(b, "cpu"), "float64", (8,))[0] for b in ["numpy", "jax"]
+    }
+    padded = bucket(math.ceil(1000 / 64)) * 64  # 16 batches: a bucket already
+    moved = 1000 * 4 * 8  # host X is used as it is on NumPy, copied to JAX's device
+    assert on["jax"] - on["numpy"] == moved + padded * (4 + 1 + 1) * 8
+    assert compiled_module.padding_bytes(10**7, 48, 64) == 0  # too large to pad: no copy

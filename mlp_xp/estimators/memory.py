@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import Placement, dtype_name, estimate_fit_bytes, is_array, is_placed
+from ..training.compiled import compiles, padding_bytes
 
 _UNITS = {
     "": 1,
@@ -83,6 +84,10 @@ def fit_memory(
         x_copied=copied,
         validation_fraction=float(model.validation_fraction) if model.early_stopping else 0.0,
     )
+    if compiles(placement):
+        # A compiled epoch pads small data to a bucketed shape: one copy, X, Y and W.
+        batch = min(int(model.batch_size), int(rows))
+        need += padding_bytes(int(rows), (width + n_outputs + 1) * itemsize, batch)
     limit = parse_bytes("max_memory", getattr(model, "max_memory", None))
     if limit is None:
         limit = adapter.memory_available(placement.device)

@@ -237,6 +237,13 @@ class CompiledEpochs:
         return EpochResult(params_out, state_out, values, layout, rows), steps
 
 
+def padding_bytes(n: int, row_bytes: int, batch_size: int) -> int:
+    """The bytes of the padded copy a compiled epoch makes of data of ``n`` rows (0: none)."""
+    if n * row_bytes > BUCKET_BYTES:
+        return 0
+    return _bucketed_rows(n, batch_size) * row_bytes
+
+
 def _bucketed_rows(n: int, batch_size: int) -> int:
     """``n`` rows rounded up to a bucketed number of batches, in rows."""
     return bucket(math.ceil(n / batch_size)) * batch_size
