@@ -23,6 +23,10 @@ from mlp_xp.backend import Placement, available_backends, from_host, resolve, to
 # scikit-learn runs its array-API estimator checks (tests/test_sklearn.py) only when
 # SciPy's array-API mode is on, which SciPy reads once, when it is first imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# The command line keeps JAX's compilations on disk; tests that call it in this
+# process would switch that on for the whole session.  tests/test_compile_cache.py
+# turns it on where it is tested.
+os.environ.setdefault("MLP_XP_COMPILATION_CACHE", "off")
 
 # JAX computes in float64 only in x64 mode, which mlp_xp never switches on for a user:
 # the test suite, as a user would, switches it on before any array exists.

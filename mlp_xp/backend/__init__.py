@@ -17,6 +17,7 @@ from .adapter import (
     estimate_fit_bytes,
     host_memory_available,
 )
+from .compile_cache import cache_compilations, default_cache_dir
 from .environment import environment_report
 from .placement import (
     Placement,
@@ -78,7 +79,9 @@ __all__ = [
     "available_backends",
     "backend_info",
     "backend_name_of",
+    "cache_compilations",
     "check_supported",
+    "default_cache_dir",
     "default_parity_targets",
     "device_name",
     "device_of",

@@ -17,6 +17,7 @@ creating arrays).
 from __future__ import annotations
 
 import importlib
+import os
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -34,6 +35,7 @@ from .adapter import (
     host_memory_available,
     read_setting,
 )
+from .compile_cache import requested_cache_dir
 
 X64_FIX = (
     "JAX computes in float64 only in its x64 mode: set JAX_ENABLE_X64=1, or call "
@@ -41,8 +43,29 @@ X64_FIX = (
 )
 
 
+_CACHE: dict[str, str | None] = {}
+
+
 def _jax() -> Any:
-    return importlib.import_module("jax")
+    jax = importlib.import_module("jax")
+    if not _CACHE:
+        _CACHE["dir"] = _apply_cache(jax)
+    return jax
+
+
+def _apply_cache(jax: Any) -> str | None:
+    """Keep compilations in the command line's cache directory, unless the user set one.
+
+    Every compilation is kept (JAX keeps only those over a second by default):
+    the eager operations' small ones add up to seconds a run.
+    """
+    directory = requested_cache_dir()
+    mine = directory is not None and "JAX_COMPILATION_CACHE_DIR" not in os.environ
+    if not mine or jax.config.jax_compilation_cache_dir:
+        return None
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return directory
 
 
 def _gpus(jax: Any) -> list[Any]:
@@ -96,11 +119,15 @@ class JaxAdapter(Adapter):
         return ("float32", "float64") if x64 else ("float32",)
 
     def modes(self) -> str:
-        return (
+        x64 = (
             "x64 mode on (float64 available)"
             if "float64" in self.float_dtypes(None)
-            else ("x64 mode off (float32 only; JAX_ENABLE_X64=1 for float64)")
+            else "x64 mode off (float32 only; JAX_ENABLE_X64=1 for float64)"
         )
+        jax = _jax()
+        cache = _CACHE.get("dir") or jax.config.jax_compilation_cache_dir
+        where = f"compilation cache {cache}" if cache else "no compilation cache"
+        return f"{x64}; {where}"
 
     def dtype_refusal(self, name: str) -> str:
         return X64_FIX if name == "float64" else ""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from .._version import __version__
+from ..backend import cache_compilations, default_cache_dir
 from ..errors import PlacementWarning
 from .common import UsageError
 from .signals import exit_status, interrupted_by, signals_as_interrupts
@@ -95,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "bench":
         args.given = _given(argv, args.command)
         args.subparser = _subcommands(parser)[args.command]
+    # This process's compilations (JAX's) are kept for the next mlp-xp run.
+    cache_compilations(default_cache_dir())
     try:
         with warnings.catch_warnings(), signals_as_interrupts():
             warnings.simplefilter("always", PlacementWarning)
