@@ -47,6 +47,7 @@ from mlp_xp import parity
 from mlp_xp.backend import backend_name_of, device_of, resolve
 from mlp_xp.nn.activations import HIDDEN_ACTIVATIONS
 from mlp_xp.nn.layers import flatten
+from mlp_xp.training.compiled import compiles
 
 from . import reference as ref
 from .test_gradients import LOSS_OUTPUTS
@@ -155,13 +156,30 @@ def _reference(network: str, optimizer: str) -> tuple[list[np.ndarray], list[flo
 @pytest.mark.parametrize("network", sorted(NETWORKS))
 def test_trajectory_matches_the_reference(target, network, optimizer):
     """K steps of shuffled mini-batch training stay within the rule at every step."""
+    _check_trajectory(target, network, optimizer, compiled=False)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("network", sorted(NETWORKS))
+def test_a_compiled_trajectory_matches_the_reference(target, network, optimizer):
+    """The same, in compiled epochs (one jit call each, as fit runs them on JAX).
+
+    XLA fuses and reorders the step's operations; this measures what that does.
+    """
+    if not compiles(target.placement):
+        pytest.skip(f"{target.placement.name} runs its epochs eagerly (nothing to compile)")
+    _check_trajectory(target, network, optimizer, compiled=True)
+
+
+def _check_trajectory(target, network, optimizer, *, compiled):
     config = _config(network, optimizer)
     problem = parity.make_problem(config)
     ref_vectors, ref_losses = _reference(network, optimizer)
     params, _, _ = parity.start(problem, target.placement, target.dtype_name)
     deviations = [_deviation(_vector(flatten(params)), ref_vectors[0])]
     losses = []
-    for step in parity.trajectory(problem, config, target.placement, target.dtype_name):
+    place, dtype = target.placement, target.dtype_name
+    for step in parity.trajectory(problem, config, place, dtype, compiled):
         deviations.append(_deviation(_vector(flatten(step.params)), ref_vectors[len(losses) + 1]))
         losses.append(float(mlp_xp.to_host(step.loss)))
     assert len(losses) == K
