@@ -18,7 +18,14 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp.backend import Placement, available_backends, from_host, resolve, to_host
+from mlp_xp.backend import (
+    Placement,
+    available_backends,
+    from_host,
+    full_precision,
+    resolve,
+    to_host,
+)
 
 # scikit-learn runs its array-API estimator checks (tests/test_sklearn.py) only when
 # SciPy's array-API mode is on, which SciPy reads once, when it is first imported.
@@ -154,6 +161,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("target", _params(metafunc.config, DTYPES))
     if "target64" in metafunc.fixturenames:
         metafunc.parametrize("target64", _params(metafunc.config, ("float64",)))
+
+
+@pytest.fixture(autouse=True)
+def _library_numerics(request: pytest.FixtureRequest) -> Any:
+    """Tests on a ``target`` compute in mlp_xp's numerics: float32 matmuls in float32.
+
+    fit, predict, parity and verify enter that scope themselves
+    (:func:`mlp_xp.backend.full_precision`); tests that call the maths directly
+    on JAX GPU arrays would otherwise get JAX's default TF32 matmuls.
+    """
+    for name in ("target", "target64"):
+        if name in request.fixturenames:
+            target = request.getfixturevalue(name)
+            with full_precision(target.placement):
+                yield
+            return
+    yield
 
 
 @pytest.fixture

@@ -400,6 +400,15 @@ class Adapter:
         """Silence the library's per-operation overflow warnings while training."""
         return contextlib.nullcontext()
 
+    def full_precision(self) -> contextlib.AbstractContextManager[Any]:
+        """A scope in which float32 matmuls are computed in float32, as the user left them.
+
+        The default, for libraries whose float32 matmuls are float32 unless the
+        user asks otherwise (NumPy; PyTorch, whose matmul TF32 is off by
+        default; CuPy, whose ``CUPY_TF32`` is off by default): nothing.
+        """
+        return contextlib.nullcontext()
+
     # ------------------------------------------------------------------ lazy libraries
 
     def is_lazy_array(self, x: object) -> bool:

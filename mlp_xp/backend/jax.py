@@ -16,6 +16,7 @@ creating arrays).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from types import ModuleType
@@ -185,13 +186,32 @@ class JaxAdapter(Adapter):
         """JAX traces and compiles: each epoch is one ``jax.jit`` call scanning its batches."""
         return _COMPILER
 
+    def full_precision(self) -> contextlib.AbstractContextManager[Any]:
+        """float32 matmuls in float32 while mlp_xp computes, unless the user chose a precision.
+
+        JAX's default precision computes float32 matmuls in TF32 on Ampere and
+        later GPUs (jax-ml/jax#4873, #12008), where PyTorch and CuPy compute
+        them in float32 by default.  mlp_xp asks for "highest" in a scope of its
+        own (``jax.default_matmul_precision``), never in the user's global
+        setting; a precision the user set (``jax_default_matmul_precision``,
+        ``JAX_DEFAULT_MATMUL_PRECISION``) is kept and reported by
+        :meth:`reduced_precision`.  On the CPU it changes nothing.
+        """
+        jax = _jax()
+        if jax.config.jax_default_matmul_precision is not None:
+            return contextlib.nullcontext()
+        return jax.default_matmul_precision("highest")
+
     def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
-        """On GPUs, JAX's default float32 matmul precision rounds the inputs to TF32."""
+        """On GPUs, a float32 matmul precision the user set below "highest" (TF32, bfloat16).
+
+        Unset (None), mlp_xp computes in its own "highest" scope (:meth:`full_precision`).
+        """
         precision = numerics.settings.get("jax_default_matmul_precision")
-        if numerics.gpus and precision in (None, "None", "default", "bfloat16", "tensorfloat32"):
+        if numerics.gpus and precision not in (None, "None", "highest", "float32"):
             return [
                 f"jax_default_matmul_precision is {precision!r}: float32 matmuls on the GPU "
-                "use TF32 (set it to 'highest')"
+                "use TF32 or less (set it to 'highest', or leave it unset)"
             ]
         return []
 

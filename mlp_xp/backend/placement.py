@@ -323,6 +323,16 @@ def synchronize(placement: Placement) -> None:
     placement.adapter.synchronize(placement.device)
 
 
+def full_precision(placement: Placement) -> contextlib.AbstractContextManager[Any]:
+    """A scope in which mlp_xp's float32 matmuls are float32 on ``placement`` (JAX's GPUs).
+
+    Training, prediction, parity and verify run in it, so that every backend's
+    float32 is float32 unless the user chose otherwise; the user's own settings
+    are never changed (:meth:`Adapter.full_precision`).
+    """
+    return placement.adapter.full_precision()
+
+
 def floating_point_errors_ignored(placement: Placement) -> contextlib.AbstractContextManager[Any]:
     """Silence per-operation overflow warnings while training (NumPy's).
 

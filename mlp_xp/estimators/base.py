@@ -32,6 +32,7 @@ from ..backend import (
     dtype_name,
     float_dtype,
     from_host,
+    full_precision,
     host_placement,
     is_array,
     is_lazy,
@@ -396,7 +397,7 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         self._check_fitted()
         where_in = placement_of(X) if is_array(X) else host_placement()
         placement = resolve(self.backend_, self.device_)
-        with on_device(placement):
+        with on_device(placement), full_precision(placement):
             Xd = self._prepare_X(X, placement, self.dtype_)
             self._check_n_features(Xd)
             if self.x_scaler_ is not None:

@@ -32,6 +32,7 @@ from ..backend import (
     device_name,
     environment_report,
     from_host,
+    full_precision,
     host_placement,
     on_device,
     take_rows,
@@ -118,7 +119,7 @@ def trajectory(
         # The rows epoch_steps trains on, in its order, kept so each step can say which.
         shuffled = take_rows(placement, X, order) if order is not None else X
         first = 0
-        for step in (compiled_epoch_steps if compiled else epoch_steps)(
+        steps = (compiled_epoch_steps if compiled else epoch_steps)(
             placement,
             params,
             state,
@@ -130,7 +131,14 @@ def trajectory(
             order=order,
             alpha=config.alpha,
             W=W,
-        ):
+        )
+        while True:
+            # The library's numerics (float32 matmuls in float32), for each step
+            # alone: runs are interleaved, so no scope may be held across a yield.
+            with full_precision(placement):
+                step = next(steps, None)
+            if step is None:
+                break
             params, state = step.params, step.state
             yield TrainingStep(params, step.loss, shuffled[first : first + step.rows, ...])
             first += step.rows

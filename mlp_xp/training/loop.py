@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ..backend import Array, Placement, floating_point_errors_ignored, to_host
+from ..backend import Array, Placement, floating_point_errors_ignored, full_precision, to_host
 from ..errors import DivergenceError
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer, State
@@ -107,13 +107,16 @@ def run_epochs(
         for _ in range(epochs):
             order, batch_order, position = orders.next()
             epoch_optimizer = optimizer()
-            if fast is not None and epoch_optimizer.recipe is not None:
-                result, _ = fast.run(params, state, epoch_optimizer, order, batch_order)
-            else:
-                result = _eager_epoch(
-                    placement, params, state, data, plan, epoch_optimizer, batches.size,
-                    (order, batch_order), alpha,
-                )  # fmt: skip
+            # Entered and left within the epoch: a scope held across a yield
+            # would be restored out of order by interleaved generators.
+            with full_precision(placement):
+                if fast is not None and epoch_optimizer.recipe is not None:
+                    result, _ = fast.run(params, state, epoch_optimizer, order, batch_order)
+                else:
+                    result = _eager_epoch(
+                        placement, params, state, data, plan, epoch_optimizer, batches.size,
+                        (order, batch_order), alpha,
+                    )  # fmt: skip
             params, state = result.params, result.state
             # The one read-back of the epoch: its batch losses (and weight sums) and
             # validation loss.
