@@ -23,13 +23,17 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 import mlp_xp
 from mlp_xp.backend import available_backends
@@ -60,7 +64,9 @@ def _epoch_s(model: mlp_xp.MLPRegressor, X: np.ndarray, y: np.ndarray) -> tuple[
     """(the median epoch, the whole fit) in seconds."""
     stamps: list[float] = []
     start = time.perf_counter()
-    model.fit(X, y, callbacks=[lambda _epoch, _info: stamps.append(time.perf_counter())])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the epochs run out on purpose
+        model.fit(X, y, callbacks=[lambda _epoch, _info: stamps.append(time.perf_counter())])
     total = time.perf_counter() - start
     return statistics.median(b - a for a, b in itertools.pairwise(stamps)), total
 
@@ -146,21 +152,34 @@ def measure_jax_fit(report: Report, gpu: bool = False) -> None:
 
 
 def _cli_check(report: Report) -> tuple[str, float, float]:
-    """``mlp-xp train`` on bmi, a fresh process per run, JAX against NumPy (wall seconds)."""
-    walls: dict[str, list[float]] = {"numpy": [], "jax": []}
-    for _ in range(CLI_RUNS):
-        for backend in walls:
-            command = [sys.executable, "-m", "mlp_xp.cli", "train", "--backend", backend]
-            start = time.perf_counter()
-            subprocess.run([*command, "--quiet"], check=True, capture_output=True, timeout=600)
-            walls[backend].append(time.perf_counter() - start)
+    """``mlp-xp train`` on bmi, a fresh process per run, JAX against NumPy (wall seconds).
+
+    JAX runs twice per round: "cold" with an empty compilation cache (every
+    compilation paid), "warm" with the cache the cold run left (what a user's
+    second run pays).  The check is warm JAX against NumPy.
+    """
+    walls: dict[str, list[float]] = {"numpy": [], "jax_cold": [], "jax_warm": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(CLI_RUNS):
+            cache = os.path.join(tmp, str(r))
+            for what in walls:
+                backend = what.split("_")[0]
+                command = [sys.executable, "-m", "mlp_xp.cli", "train", "--backend", backend]
+                env = {**os.environ, "MLP_XP_COMPILATION_CACHE": cache}
+                start = time.perf_counter()
+                subprocess.run(
+                    [*command, "--quiet"], check=True, capture_output=True, timeout=600, env=env
+                )
+                walls[what].append(time.perf_counter() - start)
     extra: dict[str, Any] = {"case": "bmi", "dtype": "float32", "what": "mlp-xp train, wall s"}
-    for backend, values in walls.items():
-        extra[f"{backend}_s"] = statistics.median(values)
-        extra[f"{backend}_min_max_s"] = [min(values), max(values)]
+    for what, values in walls.items():
+        extra[f"{what}_s"] = statistics.median(values)
+        extra[f"{what}_min_max_s"] = [round(min(values), 2), round(max(values), 2)]
     report.extras.append(extra)
-    ratio = statistics.median(a / b for a, b in zip(walls["jax"], walls["numpy"], strict=True))
-    return ("mlp-xp train --backend jax / numpy, end to end", ratio, 1.0)
+    ratio = statistics.median(
+        a / b for a, b in zip(walls["jax_warm"], walls["numpy"], strict=True)
+    )
+    return ("mlp-xp train --backend jax (warm cache) / numpy, end to end", ratio, 1.0)
 
 
 def main(argv: list[str] | None = None) -> int:
