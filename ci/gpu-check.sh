@@ -22,10 +22,13 @@
 #                       CUDA matmul, environment_report(), available_backends(),
 #                       `$PY -m mlp_xp.cli --version`, a JAX CUDA matmul (if jax imports)
 #    60   repros        ci/gpu_repros.py: one PASS/FAIL/SKIP line per finding
-#    55+  tests-parity  pytest -m parity tests/ --backend cupy --backend torch --backend jax
-#    55+  tests-core    pytest tests/test_training.py tests/test_placement.py
+#    48+  tests-parity  pytest -m parity tests/ --backend cupy --backend torch --backend jax
+#    47+  tests-core    pytest tests/test_training.py tests/test_placement.py
 #                       tests/test_estimators.py --backend cupy --backend torch
 #    20   parity        mlp-xp parity --backends numpy,cupy,torch:cuda,jax:cuda
+#    15+  memory        ci/gpu_memory.py: fit's peak extra device memory over the data
+#                       (1e6 x 64 float32) from CuPy's pool and torch.cuda's statistics,
+#                       on device and NumPy input; one PASS/FAIL/SKIP line per case
 #    25+  bench         benchmarks/step.py --gpu --check --budget 2 (JSON after each case)
 #     5   pack          OUTDIR/details.tar.gz
 #   ---
@@ -368,21 +371,27 @@ run_stage repros 60 0 '^(PASS|FAIL|SKIP|#) ' bash -c \
 
 # ---- 3. the test suite -----------------------------------------------------------------
 TESTS_PATTERN='^(FAILED|ERROR|SKIPPED|XPASS) |^[0-9]+ (passed|failed|skipped|errors?|deselected)|no tests ran|^ERROR: |^E +[A-Za-z]*Error'
-run_stage tests-parity 55 1 "$TESTS_PATTERN" \
+run_stage tests-parity 48 1 "$TESTS_PATTERN" \
     "$PY" -m pytest -p no:cacheprovider -q -m parity tests/ \
     --backend cupy --backend torch --backend jax --durations=15
-run_stage tests-core 55 1 "$TESTS_PATTERN" \
+run_stage tests-core 47 1 "$TESTS_PATTERN" \
     "$PY" -m pytest -p no:cacheprovider -q \
     tests/test_training.py tests/test_placement.py tests/test_estimators.py \
     --backend cupy --backend torch --durations=15
 
-# ---- 4. mlp-xp parity and the benchmark --------------------------------------------------
+# ---- 4. mlp-xp parity ---------------------------------------------------------------------
 plot=()
 if has matplotlib; then plot=(--plot "$work/parity.png"); fi
 run_stage parity 20 0 '^(backend|numpy|cupy|torch|array_api_strict|dask) |^(pass|fail)|^mlp-xp|GPU|reduced-precision|^skipped|rror' \
     "$PY" -m mlp_xp.cli parity --backends numpy,cupy,torch:cuda,jax:cuda \
     --json "$outdir/parity.json" ${plot[@]+"${plot[@]}"}
 
+# ---- 5. device memory: fit's peak over the data, from each library's own statistics -----
+# shellcheck disable=SC2016
+run_stage memory 15 1 '^(PASS|FAIL|SKIP|#) ' bash -c \
+    '"$PY" ci/gpu_memory.py --time-limit "$STAGE_LIMIT"'
+
+# ---- 6. the benchmark ----------------------------------------------------------------------
 bench_plot=()
 if has matplotlib; then bench_plot=(--plot "$work/bench.png"); fi
 run_stage bench 25 1 '^# GPU|^# reduced|^targets:|^  (PASS|FAIL) |^\.\.\. |rror|^benchmarks/step.py: ' \

@@ -29,6 +29,7 @@ STAGES = (
     "tests-parity",
     "tests-core",
     "parity",
+    "memory",
     "bench",
 )
 REPRO_CHECKS = (

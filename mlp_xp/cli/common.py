@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backend import BACKEND_CHOICES, HOST_BACKEND, backend_info, resolve, to_host
 from ..data.builtin import DATASETS
-from ..data.tables import DELIMITERS, STDIN, Dataset, lacks_columns, load_data
+from ..data.tables import DELIMITERS, FILE_DTYPES, STDIN, Dataset, lacks_columns, load_data
 from ..estimators import load
 from ..files import read_metadata
 
@@ -226,16 +226,18 @@ def read_data(
     lazy: bool,
     table: dict[str, Any] | None = None,
     features: Sequence[str] | None = None,
+    dtype: str = "float64",
 ) -> Dataset:
     """A data set as ``mlp-xp train`` reads it: a file into memory, or a directory lazily.
 
     A directory's targets (one value per row) are read into memory, since labels
     are encoded and the task is inferred on the host; its features stay lazy when
     ``lazy`` (a backend that reads sources chunk by chunk), else they are read.
-    ``table`` holds the CSV's ``delimiter`` and ``encoding``.
+    ``table`` holds the CSV's ``delimiter`` and ``encoding``; a file's features are
+    read in ``dtype`` (see :func:`mlp_xp.data.load_data`).
     """
     if source == STDIN or not Path(str(source)).is_dir():
-        return load_data(source, target=target, features=features, **(table or {}))
+        return load_data(source, target=target, features=features, dtype=dtype, **(table or {}))
     from ..cluster.sources import open_dataset
 
     found = open_dataset(source)
@@ -243,3 +245,14 @@ def read_data(
     X = found.X if lazy else to_host(found.X)
     names = [f"x{j}" for j in range(X.shape[1])]
     return Dataset(X, y, names, "y", None, found.source, named=False)
+
+
+def recorded_dtype(model: Any) -> str:
+    """The dtype of the features a model's training recorded (float64 when none is)."""
+    provenance = getattr(model, "provenance_", None) or {}
+    found = ((provenance.get("data") or {}).get("X") or {}).get("dtype")
+    if found is None:
+        info = getattr(model, "data_info_", None) or {}
+        fingerprint = info.get("fingerprint")
+        found = fingerprint.get("dtype") if isinstance(fingerprint, dict) else None
+    return str(found) if found in FILE_DTYPES else "float64"

@@ -27,15 +27,21 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ..backend import Placement, adapters, resolve
 from ..data.fingerprint import fingerprint_array
-from ..data.tables import STDIN, Dataset, choose_task, same_data, split
+from ..data.tables import FILE_DTYPES, STDIN, Dataset, choose_task, partition, same_data, split
 from ..errors import DivergenceError
 from ..estimators import MLPClassifier, MLPRegressor
-from .common import UsageError, description, load_model, read_data, table_options
+from .common import (
+    UsageError,
+    description,
+    load_model,
+    read_data,
+    recorded_dtype,
+    table_options,
+)
 from .paths import same_file
 from .resume import check_resume_options, command_line, given
 from .signals import exit_status, interrupted_by, signals_held
@@ -86,11 +92,18 @@ def _cluster(args: argparse.Namespace) -> contextlib.AbstractContextManager[Any]
     return dask_client(args.scheduler, workers=args.workers, memory_limit=args.memory_limit)
 
 
-def _load(args: argparse.Namespace) -> Dataset:
-    """The data set: in host memory, or lazily from a directory on a lazy backend (dask)."""
+def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
+    """The data set: in host memory, or lazily from a directory on a lazy backend (dask).
+
+    A file's features are read in the dtype they train in, so that ``fit`` casts
+    nothing: ``--dtype``, or on ``--resume`` the dtype its checkpoint recorded them
+    in (float64 in files written before features were read so).
+    """
     chosen = chosen_adapter(args)
     lazy = chosen is not None and chosen.reads_lazy_sources
-    return read_data(args.data, args.target, lazy=lazy, table=table_options(args))
+    dtype = args.dtype if checkpoint is None else recorded_dtype(checkpoint)
+    dtype = dtype if dtype in FILE_DTYPES else "float64"  # the estimator refuses others
+    return read_data(args.data, args.target, lazy=lazy, table=table_options(args), dtype=dtype)
 
 
 def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | MLPClassifier:
@@ -160,10 +173,16 @@ class _Progress:
             self.bar.close()
 
 
-def _resumed(args: argparse.Namespace, task: str, X_train: Any, features: Any) -> Any:
-    """The model of ``--resume``, checked against this command's task, data and options."""
+def _checkpoint(args: argparse.Namespace) -> Any:
+    """The model of ``--resume``, loaded; None without ``--resume``."""
+    if not args.resume:
+        return None
     backend = args.backend if "backend" in given(args) else None
-    model = load_model(args.resume, backend, args.device)
+    return load_model(args.resume, backend, args.device)
+
+
+def _resumed(args: argparse.Namespace, model: Any, task: str, X_train: Any, features: Any) -> Any:
+    """The model of ``--resume``, checked against this command's task, data and options."""
     expected = "MLPClassifier" if task == "classification" else "MLPRegressor"
     if type(model).__name__ != expected:
         msg = f"--resume {args.resume} holds an {type(model).__name__}, but this is {task}"
@@ -297,15 +316,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, files: TrainFiles) -> int:
-    data = _load(args)
+    checkpoint = _checkpoint(args)
+    data = _load(args, checkpoint)
     task, why = choose_task(data, args.task)
     train_rows, test_rows = split(len(data.X), args.test_fraction, args.seed)
-    X_train, y_train = data.X[train_rows], data.y[train_rows]  # type: ignore[index]
+    # The training rows as X[train_rows] gives them, without a copy of the data:
+    # a file's rows are reordered in place, so data.X is not in the file's order now.
+    X_train, y_train, X_test, y_test = partition(data, train_rows, test_rows)
     print_ = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     # For lazy data, the token of its source and rows: it is not read.
     features = fingerprint_array(X_train)
     if args.resume:
-        model = _resumed(args, task, X_train, features)
+        model = _resumed(args, checkpoint, task, X_train, features)
         print_(f"resuming {args.resume} at epoch {model.n_epochs_} of {model.epochs}")
     else:
         model = _build(args, task, len(X_train))
@@ -322,8 +344,16 @@ def _run(args: argparse.Namespace, files: TrainFiles) -> int:
     if status is not None:
         return status
     seconds = time.perf_counter() - start
+    scored = (X_test, y_test) if len(test_rows) else (X_train, y_train)
     _summary(
-        args, model, data, task, why, (train_rows, test_rows), seconds, epochs_before, ran_out
+        args,
+        model,
+        task,
+        why,
+        (len(train_rows), len(test_rows), *scored),
+        seconds,
+        epochs_before,
+        ran_out,
     )
     if files.out:
         save(files.out)
@@ -346,21 +376,22 @@ def _run(args: argparse.Namespace, files: TrainFiles) -> int:
 def _summary(
     args: argparse.Namespace,
     model: Any,
-    data: Dataset,
     task: str,
     why: str,
-    rows: tuple[np.ndarray, np.ndarray],
+    rows: tuple[int, int, Any, Any],
     seconds: float,
     epochs_before: int,
     ran_out: bool,
 ) -> None:
-    """The one summary line: model, data, task and why, where, epochs and why it stopped."""
-    train_rows, test_rows = rows
+    """The one summary line: model, data, task and why, where, epochs and why it stopped.
+
+    ``rows``: the numbers of training and held-out rows, and the X and y scored
+    (the held-out rows, or the training rows when none are held out).
+    """
+    n_train, n_test, X, y = rows
     epochs_run = model.n_epochs_ - epochs_before
-    throughput = len(train_rows) * epochs_run / seconds if seconds > 0 else float("nan")
-    held = "held-out" if len(test_rows) else "training"
-    scored = test_rows if len(test_rows) else train_rows
-    X, y = data.X[scored], data.y[scored]  # type: ignore[index]
+    throughput = n_train * epochs_run / seconds if seconds > 0 else float("nan")
+    held = "held-out" if n_test else "training"
     sizes = "-".join(
         str(s) for s in (model.n_features_in_, *model.hidden_layer_sizes, model.n_outputs_)
     )

@@ -56,11 +56,43 @@ def stop_reason(model: Any, ran_out: bool = False) -> str:
     return reason
 
 
+PREDICT_BLOCK_BYTES = 2**24
+"""About how many bytes the widest layer's activations take when the metric predicts."""
+
+
+class _BlockwisePredictions:
+    """A fitted model whose ``predict`` runs on host NumPy rows a block at a time.
+
+    Its ``score`` is the model's own, so the metric is the one ``model.score``
+    gives, without a network activation for every scored row at once: each row's
+    prediction is computed as it would be among all the rows.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def predict(self, X: Any) -> Any:
+        widest = max(int(self._model.n_features_in_), *map(int, self._model.hidden_layer_sizes))
+        rows = max(1, PREDICT_BLOCK_BYTES // (8 * widest))
+        if not isinstance(X, np.ndarray) or len(X) <= rows:
+            return self._model.predict(X)
+        parts = [self._model.predict(X[i : i + rows]) for i in range(0, len(X), rows)]
+        return np.concatenate(parts)
+
+
+def _score(model: Any, X: Any, y: Any) -> float:
+    """``model.score(X, y)``, predicting host rows a block at a time."""
+    return float(type(model).score(_BlockwisePredictions(model), X, y))
+
+
 def metric(model: Any, X: Any, y: Any, task: str) -> str:
     """``R^2 0.99876`` or ``accuracy 0.95000``, with labels the classifier never saw named."""
     if task != "classification":
-        return f"R^2 {model.score(X, y):.5f}"
-    text = f"accuracy {model.score(X, y):.5f}"
+        return f"R^2 {_score(model, X, y):.5f}"
+    text = f"accuracy {_score(model, X, y):.5f}"
     known, shown = unseen_labels(np.asarray(y), model.classes_)
     if not known.all():
         text += (

@@ -27,6 +27,7 @@ from .common import (
     is_table,
     model_columns,
     read_data,
+    recorded_dtype,
     table_options,
 )
 from .paths import JSON_SUFFIXES, MARKDOWN_SUFFIXES, check_outputs, refuse_overwriting_inputs
@@ -75,7 +76,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
-    """X and y as ``mlp-xp train`` gave them to ``fit``: the recorded split, columns by name."""
+    """X and y as ``mlp-xp train`` gave them to ``fit``: the recorded split, columns by name.
+
+    A file's features are read in the dtype the model recorded them in.
+    """
     info = getattr(model, "data_info_", None) or {}
     if args.target is not None and not is_table(args.data):
         raise UsageError(f"--target applies to CSV files only; --data {args.data} has its own")
@@ -86,6 +90,7 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
         lazy=adapter(model.backend_).reads_lazy_sources,
         table=table_options(args, info),
         features=model_columns(model, args.data),
+        dtype=recorded_dtype(model),
     )
     X, y = features_for(model, data), data.y
     if "test_fraction" in info and "seed" in info:

@@ -4,16 +4,16 @@ Every loader returns host NumPy arrays and reports bad input with the row and
 column at fault.  Features must be numbers; a classification target may be text.
 A CSV file may start with a UTF-8 byte-order mark, be separated by commas,
 semicolons or tabs (``delimiter``), be in any ``encoding``, and come from
-standard input (``source="-"``).
+standard input (``source="-"``).  Features are read in the dtype asked for
+(``dtype=``, float64 by default), a CSV file a block of rows at a time
+(``data/csv_table.py``), so that a loaded table holds one copy of its numbers.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import io
-import math
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -25,22 +25,42 @@ import numpy as np
 from ..backend import is_lazy
 from ..seeds import seeded_split
 from .builtin import BMI_FEATURES, DATASETS, load_digits, make_bmi, make_xor
+from .csv_table import DELIMITERS, Reading, lacks_columns, read_csv
 from .fingerprint import fingerprint_array
 
+__all__ = [
+    "DELIMITERS",
+    "FILE_DTYPES",
+    "MAX_CLASSES",
+    "STDIN",
+    "TASKS",
+    "Dataset",
+    "check_features",
+    "choose_task",
+    "infer_task",
+    "lacks_columns",
+    "load_data",
+    "partition",
+    "same_data",
+    "split",
+]
+
+FILE_DTYPES: tuple[str, ...] = ("float64", "float32")
+"""The dtypes a file's features may be read in."""
 TASKS: tuple[str, ...] = ("auto", "regression", "classification")
 STDIN = "-"
 """The ``source`` that reads a CSV (or ``.npz``) file from standard input."""
-DELIMITERS: dict[str, str] = {",": ",", ";": ";", "tab": "\t"}
-"""The delimiters a CSV file may use, by the name the command line takes."""
 MAX_CLASSES = 20
 """``task="auto"``: a target of integers with at most this many distinct values is classes."""
+BLOCK_BYTES = 8 * 2**20
+"""About how many bytes of rows are checked, moved or hashed at a time."""
 
 
 class Dataset(NamedTuple):
     """Features, targets and names, on the host."""
 
     X: np.ndarray
-    """shape (n_samples, n_features), float64."""
+    """shape (n_samples, n_features); float64, or the ``dtype`` a file was read in."""
     y: np.ndarray | None
     """shape (n_samples,) or (n_samples, n_outputs); numbers or labels; None if absent."""
     feature_names: list[str]
@@ -52,6 +72,9 @@ class Dataset(NamedTuple):
     """Whether the feature names come from the data (False for .npz files)."""
     kept: dict[str, list[str]] | None = None
     """Columns read as text, by name, that are carried along (``keep=``); None if none."""
+    owned: bool = False
+    """Whether X and y were made for this caller alone (read from a file), so that
+    :func:`partition` may reorder them in place."""
 
 
 def _text_encoding(encoding: str | None) -> str:
@@ -75,6 +98,7 @@ def load_data(
     encoding: str | None = None,
     features: Sequence[str] | None = None,
     keep: Sequence[str] = (),
+    dtype: str = "float64",
 ) -> Dataset:
     """Load a built-in data set by name, a ``.npz`` file, or a CSV file with a header.
 
@@ -93,8 +117,15 @@ def load_data(
         ``feature_names_in_``); default every column but the target.
     keep : sequence of str
         CSV columns to carry along as text in ``Dataset.kept`` (ids, for example).
+    dtype : {"float64", "float32"}
+        The dtype a file's features are held in: a CSV's numbers are parsed into
+        it, an ``.npz`` file's X is cast to it (kept as it is when already so).
+        Built-in data sets are float64 whatever it is.
     """
-    how = _Reading(target, need_target, delimiter, encoding, features, tuple(keep))
+    if dtype not in FILE_DTYPES:
+        msg = f"dtype must be one of {', '.join(FILE_DTYPES)}, got {dtype!r}"
+        raise ValueError(msg)
+    how = Reading(target, need_target, delimiter, encoding, features, tuple(keep), dtype)
     if source == STDIN:
         return _stdin(how)
     if source in DATASETS:
@@ -116,23 +147,21 @@ def load_data(
     if path.suffix == ".npz":
         _no_columns_to_keep(source, keep)
         with path.open("rb") as handle:
-            return _npz(handle, str(path), need_target)
+            return _npz(handle, str(path), need_target, dtype)
     with path.open(newline="", encoding=_text_encoding(encoding)) as handle:
-        return _csv(handle, source, how)
+        return _csv(handle, source, how, _line_count(path))
 
 
-class _Reading(NamedTuple):
-    """What :func:`load_data` was asked to read, handed to the CSV reader."""
-
-    target: str | None
-    need_target: bool
-    delimiter: str
-    encoding: str | None
-    features: Sequence[str] | None
-    keep: tuple[str, ...]
+def _line_count(path: Path) -> int:
+    """How many lines ``path`` has (its newline bytes, plus one): about its rows."""
+    count = 1
+    with path.open("rb") as raw:
+        while chunk := raw.read(2**20):
+            count += chunk.count(b"\n")
+    return count
 
 
-def _stdin(how: _Reading) -> Dataset:
+def _stdin(how: Reading) -> Dataset:
     """A CSV (or .npz) file read from standard input."""
     source = "<stdin>"
     stream = sys.stdin.buffer if sys.stdin is not None else None
@@ -142,13 +171,11 @@ def _stdin(how: _Reading) -> Dataset:
         raise ValueError(msg)
     if raw[:2] == b"PK":
         _no_columns_to_keep(source, how.keep)
-        return _npz(io.BytesIO(raw), source, how.need_target)
-    try:
-        text = raw.decode(_text_encoding(how.encoding))
-    except UnicodeDecodeError as exc:
-        raise ValueError(_undecodable(source, exc, how.encoding)) from None
-    with io.StringIO(text, newline="") as handle:
-        return _csv(handle, source, how)
+        return _npz(io.BytesIO(raw), source, how.need_target, how.dtype)
+    # Decoded as it is read: no second copy of the text.
+    encoding = _text_encoding(how.encoding)
+    with io.TextIOWrapper(io.BytesIO(raw), encoding=encoding, newline="") as handle:
+        return _csv(handle, source, how, raw.count(b"\n") + 1)
 
 
 def _no_columns_to_keep(source: str, keep: Sequence[str]) -> None:
@@ -170,7 +197,7 @@ def _builtin(name: str) -> Dataset:
     )
 
 
-def _npz(handle: IO[bytes], source: str, need_target: bool) -> Dataset:
+def _npz(handle: IO[bytes], source: str, need_target: bool, dtype: str) -> Dataset:
     try:
         # The caller opens the file: np.load leaks its handle when the zip is damaged.
         with np.load(handle, allow_pickle=False) as archive:
@@ -187,13 +214,13 @@ def _npz(handle: IO[bytes], source: str, need_target: bool) -> Dataset:
         msg = f"{source!r} has no array named 'y' with the targets"
         raise ValueError(msg)
     check_features(X, source)
-    X = X.astype(np.float64)
+    names = [f"x{j}" for j in range(X.shape[1])]
     _check_finite_features(X, source, [f"X[:, {j}]" for j in range(X.shape[1])])
     if y is not None and len(y) != len(X):
         msg = f"{source!r}: X has {len(X)} rows but y has {len(y)}"
         raise ValueError(msg)
-    names = [f"x{j}" for j in range(X.shape[1])]
-    return Dataset(X, y, names, "y", None, source, named=False)
+    X = _in_dtype(X, dtype, source)
+    return Dataset(X, y, names, "y", None, source, named=False, owned=True)
 
 
 def check_features(X: Any, source: str) -> None:
@@ -206,182 +233,55 @@ def check_features(X: Any, source: str) -> None:
         raise TypeError(msg)
 
 
+def _in_dtype(X: np.ndarray, dtype: str, source: str) -> np.ndarray:
+    """X as ``dtype``: itself when it is so already, else cast (integers through float64)."""
+    if X.dtype == np.dtype(dtype):
+        return X
+    stored = X.astype(np.float64) if X.dtype.kind != "f" else X
+    with np.errstate(over="ignore"):
+        cast = stored.astype(dtype, copy=False)
+    first, _ = _not_finite(cast)
+    if first is not None:
+        row, col = first
+        msg = (
+            f"{source}: row {row + 1}, column 'X[:, {col}]' holds {stored[row, col]}, "
+            f"beyond the range of {dtype}; pass --dtype float64"
+        )
+        raise ValueError(msg)
+    return cast
+
+
+def _not_finite(X: np.ndarray) -> tuple[tuple[int, int] | None, int]:
+    """The first cell of X that is not finite (row, column; None if none), and how many are not.
+
+    Checked a block of rows at a time, so that no mask the size of X is made.
+    """
+    rows = max(1, BLOCK_BYTES // max(1, X.itemsize * X.shape[1]))
+    first, count = None, 0
+    for start in range(0, len(X), rows):
+        bad = np.argwhere(~np.isfinite(X[start : start + rows]))
+        if bad.size:
+            count += len(bad)
+            if first is None:
+                first = (start + int(bad[0][0]), int(bad[0][1]))
+    return first, count
+
+
 def _check_finite_features(X: np.ndarray, source: str, names: list[str]) -> None:
-    bad = np.argwhere(~np.isfinite(X))
-    if bad.size:
-        row, col = (int(v) for v in bad[0])
+    first, count = _not_finite(X)
+    if first is not None:
+        row, col = first
         msg = (
             f"{source}: row {row + 1}, column {names[col]!r} holds {X[row, col]}; "
-            f"features must be finite numbers ({len(bad)} such cells in all)"
+            f"features must be finite numbers ({count} such cells in all)"
         )
         raise ValueError(msg)
 
 
-def _undecodable(source: str, exc: UnicodeDecodeError, encoding: str | None) -> str:
-    """Why a file's bytes are not text in the encoding asked for, and what to pass."""
-    named = encoding or "UTF-8"
-    return (
-        f"{source} is not {named} text (it holds the byte 0x{exc.object[exc.start]:02x}, "
-        f"which is not {named}); pass its encoding, e.g. --encoding latin-1 or cp1252"
-    )
-
-
-def _delimiter_hint(text: str, delimiter: str) -> str:
-    """A hint when ``text`` splits into more fields at another delimiter than at ``delimiter``."""
-    for name, other in DELIMITERS.items():
-        if other != delimiter and other in text:
-            fields = next(csv.reader([text], delimiter=other))
-            if len(fields) > 1:
-                shown = name if name == "tab" else f"'{name}'"
-                sep = "tab" if name == "tab" else "semicolon" if name == ";" else "comma"
-                return f"; it looks {sep}-separated: pass --delimiter {shown}"
-    return ""
-
-
-def lacks_columns(source: str, missing: list[str], have: list[str]) -> str:
-    """The message for a table without some of the feature columns a model was trained on."""
-    shown = str(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-    return (
-        f"{source} lacks the feature column(s) {shown} the model was trained "
-        f"on (it has: {', '.join(have[:8])}{' ...' if len(have) > 8 else ''})"
-    )
-
-
-def _read_table(
-    handle: IO[str], source: str, delimiter: str, encoding: str | None
-) -> tuple[list[str], list[list[str]]]:
-    """The header and the non-blank rows of a CSV file, each row as long as the header."""
-    reader = csv.reader(handle, delimiter=delimiter)
-    try:
-        header = next(reader)
-        rows = list(reader)
-    except StopIteration:
-        msg = f"data file {source!r} is empty; expected a header line and rows of numbers"
-        raise ValueError(msg) from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(_undecodable(source, exc, encoding)) from None
-    except csv.Error as exc:
-        msg = f"{source!r} is not a readable CSV file ({exc})"
-        raise ValueError(msg) from None
-    header = [h.strip() for h in header]
-    if len(header) == 1:
-        hint = _delimiter_hint(header[0], delimiter)
-        if hint:
-            msg = f"{source}: the header line is one column, {header[0]!r}{hint}"
-            raise ValueError(msg)
-    if any(h == "" for h in header):
-        msg = f"{source}: the header line has an empty column name: {header}"
-        raise ValueError(msg)
-    twice = sorted({h for h in header if header.count(h) > 1})
-    if twice:
-        msg = (
-            f"{source}: the header names the column(s) {', '.join(map(repr, twice))} more "
-            "than once; give every column its own name"
-        )
-        raise ValueError(msg)
-    rows = [r for r in rows if any(cell.strip() for cell in r)]  # skip blank lines
-    if not rows:
-        msg = f"data file {source!r} has a header but no rows of data"
-        raise ValueError(msg)
-    for i, row in enumerate(rows):
-        if len(row) != len(header):
-            msg = (
-                f"{source}: row {i + 1} has {len(row)} fields but the header has "
-                f"{len(header)}; every row needs one value per column"
-            )
-            raise ValueError(msg)
-    return header, rows
-
-
-def _csv(handle: IO[str], source: str, how: _Reading) -> Dataset:
-    header, rows = _read_table(handle, source, how.delimiter, how.encoding)
-    target, need_target, features, keep = how.target, how.need_target, how.features, how.keep
-    if target is None:
-        target_col = len(header) - 1 if need_target else None
-    elif target in header:
-        target_col = header.index(target)
-    elif need_target:
-        columns = ", ".join(header)
-        msg = f"target column {target!r} is not in {source}; its columns are: {columns}"
-        raise ValueError(msg)
-    else:
-        target_col = None
-    if need_target and len(header) < 2:
-        msg = f"{source} has only the column {header[0]!r}; it needs features and a target"
-        raise ValueError(msg)
-    for name in keep:
-        if name not in header:
-            msg = (
-                f"--keep {name}: {source} has no such column; its columns are: {', '.join(header)}"
-            )
-            raise ValueError(msg)
-    if features is None:
-        feature_cols = [j for j in range(len(header)) if j != target_col]
-    else:
-        missing = [n for n in features if n not in header]
-        if missing:
-            raise ValueError(lacks_columns(source, missing, header))
-        feature_cols = [header.index(n) for n in features]
-    X = np.empty((len(rows), len(feature_cols)))
-    for i, row in enumerate(rows):
-        for k, j in enumerate(feature_cols):
-            X[i, k] = _number(row[j], source, i, header[j])
-    names = [header[j] for j in feature_cols]
-    y = None
-    if target_col is not None:
-        y = _target_column([row[target_col] for row in rows], source, header[target_col])
-    kept = {n: [row[header.index(n)].strip() for row in rows] for n in keep} if keep else None
-    target_name = None if target_col is None else header[target_col]
-    return Dataset(X, y, names, target_name, None, source, kept=kept)
-
-
-def _number(cell: str, source: str, row: int, column: str) -> float:
-    text = cell.strip()
-    if text == "":
-        msg = f"{source}: row {row + 1}, column {column!r} is empty; fill or drop that row"
-        raise ValueError(msg)
-    try:
-        value = float(text)
-    except ValueError:
-        hint = ""
-        if "," in text:
-            try:
-                float(text.replace(",", "."))
-            except ValueError:
-                pass
-            else:
-                hint = f" (decimal commas are not read: write {text.replace(',', '.')})"
-        msg = (
-            f"{source}: row {row + 1}, column {column!r} holds {text!r}, "
-            f"which is not a number{hint}"
-        )
-        raise ValueError(msg) from None
-    if not math.isfinite(value):
-        msg = (
-            f"{source}: row {row + 1}, column {column!r} holds {text!r}; "
-            "values must be finite numbers"
-        )
-        raise ValueError(msg)
-    return value
-
-
-def _target_column(cells: list[str], source: str, column: str) -> np.ndarray:
-    """Numbers when every cell is one, else text labels."""
-    values = [c.strip() for c in cells]
-    for i, text in enumerate(values):
-        if text == "":
-            msg = f"{source}: row {i + 1}, column {column!r} (the target) is empty"
-            raise ValueError(msg)
-    try:
-        numbers = np.array([float(v) for v in values])
-    except ValueError:
-        return np.array(values)
-    bad = np.flatnonzero(~np.isfinite(numbers))
-    if bad.size:
-        i = int(bad[0])
-        msg = f"{source}: row {i + 1}, column {column!r} (the target) holds {values[i]!r}"
-        raise ValueError(msg)
-    return numbers
+def _csv(handle: IO[str], source: str, how: Reading, rows_hint: int) -> Dataset:
+    table = read_csv(handle, source, how, rows_hint)
+    X, y, names, target_name, kept = table
+    return Dataset(X, y, names, target_name, None, source, kept=kept, owned=True)
 
 
 def choose_task(data: Dataset, task: str = "auto") -> tuple[str, str]:
@@ -443,6 +343,55 @@ def split(n_samples: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
     return seeded_split(n_samples, n_test, [seed, 3])
 
 
+def partition(
+    data: Dataset, train_rows: np.ndarray, test_rows: np.ndarray
+) -> tuple[Any, Any, Any, Any]:
+    """``X[train_rows], y[train_rows], X[test_rows], y[test_rows]`` of ``data``.
+
+    When ``data.owned`` (read from a file for this caller), X and y are reordered
+    in place instead, the training rows first, in order, then the test rows, and
+    the four are views of them: only the test rows are copied, and only for a
+    moment.  Otherwise (built-in or lazy data) they are new arrays.  The rows are
+    those of :func:`split`: sorted, and together each row once.
+    """
+    X, y = data.X, data.y
+    in_place = (
+        data.owned
+        and isinstance(X, np.ndarray)
+        and isinstance(y, np.ndarray)
+        and X.flags.writeable
+        and y.flags.writeable
+        and len(train_rows) + len(test_rows) == len(X)
+        and bool(np.all(np.diff(train_rows) > 0))
+    )
+    if not in_place:
+        return X[train_rows], _rows(y, train_rows), X[test_rows], _rows(y, test_rows)
+    assert isinstance(y, np.ndarray)
+    X_train, X_test = _partition_rows(X, train_rows, test_rows)
+    y_train, y_test = _partition_rows(y, train_rows, test_rows)
+    return X_train, y_train, X_test, y_test
+
+
+def _rows(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if a is None else a[rows]
+
+
+def _partition_rows(
+    a: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move ``a[train_rows]`` to the front of ``a`` and ``a[test_rows]`` after it, in place."""
+    held = a[test_rows]
+    n = len(train_rows)
+    rows = max(1, BLOCK_BYTES // max(1, a[:1].nbytes))
+    for start in range(0, n, rows):
+        block = train_rows[start : start + rows]
+        # The rows are sorted, so block[0] >= start: every row read here is still where
+        # it was, and a block is gathered whole before it is written.
+        a[start : start + len(block)] = a[block]
+    a[n:] = held
+    return a[:n], a[n:]
+
+
 def same_data(stored: Any, X: Any, found: dict[str, Any] | None = None) -> bool:
     """Whether ``X`` is the data that a fingerprint stored by ``mlp-xp train`` describes.
 
@@ -463,5 +412,16 @@ def same_data(stored: Any, X: Any, found: dict[str, Any] | None = None) -> bool:
 
 
 def _float64_sha16(X: Any) -> str:
-    """The fingerprint of files written before: a short hash of a float64 copy of X."""
-    return hashlib.sha256(np.ascontiguousarray(X, dtype=np.float64).tobytes()).hexdigest()[:16]
+    """The fingerprint of files written before: a short hash of X as float64, in C order.
+
+    Hashed a block of rows at a time, so that no float64 copy of all of X is made.
+    """
+    X = np.asarray(X)
+    if X.ndim == 0:
+        return hashlib.sha256(X.astype(np.float64).tobytes()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    width = max(1, X[:1].size)
+    rows = max(1, BLOCK_BYTES // (8 * width))
+    for start in range(0, len(X), rows):
+        digest.update(np.ascontiguousarray(X[start : start + rows], dtype=np.float64).tobytes())
+    return digest.hexdigest()[:16]

@@ -16,6 +16,7 @@ read the way scikit-learn reads it, with one clear message for what cannot be:
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..backend import Array, Placement, check_supported, dtype_name, is_array, move, to_host
 from ..nn.checks import check_finite
+from .scaling import STATS_BLOCK_BYTES
 
 
 def is_sparse(X: Any) -> bool:
@@ -192,8 +194,17 @@ def check_finite_data(placement: Placement, arg: str, a: Array) -> None:
         check_finite(xp, arg, a)
         return
     wide = "float64" in placement.adapter.float_dtypes(placement.device)
-    total = xp.sum(a, dtype=xp.float64) if wide else xp.sum(a)
-    if not bool(xp.isfinite(total)):
+    # In blocks of rows: a float64 sum of all of a casts all of a on some
+    # libraries (torch makes an (n, d) float64 copy; NumPy accumulates in place).
+    n = int(a.shape[0])
+    width = math.prod(int(s) for s in a.shape[1:])
+    rows = max(1, STATS_BLOCK_BYTES // (8 * max(1, width)))
+    total: Array = None
+    for start in range(0, n, rows):
+        block = a if rows >= n else a[start : min(start + rows, n), ...]
+        part = xp.sum(block, dtype=xp.float64) if wide else xp.sum(block)
+        total = part if total is None else total + part
+    if total is not None and not bool(xp.isfinite(total)):
         check_finite(xp, arg, a)
 
 
