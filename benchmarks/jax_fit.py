@@ -93,7 +93,7 @@ class Report:
         self.checks: list[dict[str, Any]] = []
 
 
-def measure_jax_fit(report: Report, gpu: bool = False) -> None:
+def measure_jax_fit(report: Report, gpu: bool = False, rounds: int = ROUNDS) -> None:
     """The lecture's fit epoch on JAX against the eager backend, and the CLI end to end."""
     pair = _pair(gpu)
     if pair is None:
@@ -108,7 +108,7 @@ def measure_jax_fit(report: Report, gpu: bool = False) -> None:
     _epoch_s(_model(eager, eager_device), X, y)  # warm-up
     again = compilations()
     shuffler = np.random.default_rng(0)
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for i in shuffler.permutation(2):
             if i:
                 jax_epochs.append(_epoch_s(_model("jax", jax_device), X, y)[0])
@@ -188,9 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a check fails")
     parser.add_argument("--gpu", action="store_true", help="JAX CUDA against CuPy or torch CUDA")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help="fits per backend (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     report = Report()
-    measure_jax_fit(report, gpu=args.gpu)
+    measure_jax_fit(report, gpu=args.gpu, rounds=args.rounds)
     if not report.extras:
         print("jax_fit: JAX cannot run here (not installed, or no CUDA device with --gpu)")
         return 0

@@ -21,15 +21,19 @@
 #                       -W error, CuPy elementwise/sum/float32 matmul/copy back, a torch
 #                       CUDA matmul, environment_report(), available_backends(),
 #                       `$PY -m mlp_xp.cli --version`, a JAX CUDA matmul (if jax imports)
-#    60   repros        ci/gpu_repros.py: one PASS/FAIL/SKIP line per finding
-#    48+  tests-parity  pytest -m parity tests/ --backend cupy --backend torch --backend jax
-#    47+  tests-core    pytest tests/test_training.py tests/test_placement.py
+#    55   repros        ci/gpu_repros.py: one PASS/FAIL/SKIP line per finding
+#    43+  tests-parity  pytest -m parity tests/ --backend cupy --backend torch --backend jax
+#                       (JAX eager and compiled trajectories included)
+#    37+  tests-core    pytest tests/test_training.py tests/test_placement.py
 #                       tests/test_estimators.py --backend cupy --backend torch
 #    20   parity        mlp-xp parity --backends numpy,cupy,torch:cuda,jax:cuda
 #    15+  memory        ci/gpu_memory.py: fit's peak extra device memory over the data
 #                       (1e6 x 64 float32) from CuPy's pool and torch.cuda's statistics,
 #                       on device and NumPy input; one PASS/FAIL/SKIP line per case
 #    25+  bench         benchmarks/step.py --gpu --check --budget 2 (JSON after each case)
+#    20+  jax-fit       benchmarks/jax_fit.py --gpu --check --rounds 3: the lecture's fit
+#                       epoch in compiled JAX on CUDA against CuPy's eager loop (else
+#                       torch CUDA), compile time apart; JSON in details.tar.gz
 #     5   pack          OUTDIR/details.tar.gz
 #   ---
 #   290   in all.  A stage marked + also gets the seconds that earlier stages left
@@ -104,6 +108,7 @@ export PYTHONUNBUFFERED=1
 export CUPY_CACHE_DIR="$cache"
 export MPLBACKEND=Agg
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
+export MLP_XP_COMPILATION_CACHE="$outdir.cache/jax"
 
 KILL_GRACE=5
 DEADLINE=280 # no stage runs past this many seconds of the run
@@ -366,15 +371,15 @@ run_stage smoke 30 1 '^(PASS|FAIL|SKIP|#) ' bash -c \
 
 # ---- 2. one repro per finding ----------------------------------------------------------
 # shellcheck disable=SC2016
-run_stage repros 60 0 '^(PASS|FAIL|SKIP|#) ' bash -c \
+run_stage repros 55 0 '^(PASS|FAIL|SKIP|#) ' bash -c \
     '"$PY" ci/gpu_repros.py --time-limit "$STAGE_LIMIT"'
 
 # ---- 3. the test suite -----------------------------------------------------------------
 TESTS_PATTERN='^(FAILED|ERROR|SKIPPED|XPASS) |^[0-9]+ (passed|failed|skipped|errors?|deselected)|no tests ran|^ERROR: |^E +[A-Za-z]*Error'
-run_stage tests-parity 48 1 "$TESTS_PATTERN" \
+run_stage tests-parity 43 1 "$TESTS_PATTERN" \
     "$PY" -m pytest -p no:cacheprovider -q -m parity tests/ \
     --backend cupy --backend torch --backend jax --durations=15
-run_stage tests-core 47 1 "$TESTS_PATTERN" \
+run_stage tests-core 37 1 "$TESTS_PATTERN" \
     "$PY" -m pytest -p no:cacheprovider -q \
     tests/test_training.py tests/test_placement.py tests/test_estimators.py \
     --backend cupy --backend torch --durations=15
@@ -382,7 +387,7 @@ run_stage tests-core 47 1 "$TESTS_PATTERN" \
 # ---- 4. mlp-xp parity ---------------------------------------------------------------------
 plot=()
 if has matplotlib; then plot=(--plot "$work/parity.png"); fi
-run_stage parity 20 0 '^(backend|numpy|cupy|torch|array_api_strict|dask) |^(pass|fail)|^mlp-xp|GPU|reduced-precision|^skipped|rror' \
+run_stage parity 20 0 '^(backend|numpy|cupy|torch|jax|array_api_strict|dask) |^(pass|fail)|^mlp-xp|GPU|reduced-precision|^skipped|rror' \
     "$PY" -m mlp_xp.cli parity --backends numpy,cupy,torch:cuda,jax:cuda \
     --json "$outdir/parity.json" ${plot[@]+"${plot[@]}"}
 
@@ -397,6 +402,10 @@ if has matplotlib; then bench_plot=(--plot "$work/bench.png"); fi
 run_stage bench 25 1 '^# GPU|^# reduced|^targets:|^  (PASS|FAIL) |^\.\.\. |rror|^benchmarks/step.py: ' \
     "$PY" benchmarks/step.py --gpu --check --budget 2 \
     --json "$outdir/bench.json" ${bench_plot[@]+"${bench_plot[@]}"}
+
+# ---- 7. JAX's compiled epoch against the eager GPU loop ------------------------------------
+run_stage jax-fit 20 1 '^case=|^(ok|MISSED) |^jax_fit: |rror' \
+    "$PY" benchmarks/jax_fit.py --gpu --check --rounds 3 --json "$work/jax_fit.json"
 
 # ---- the verdict -----------------------------------------------------------------------
 trap - INT TERM

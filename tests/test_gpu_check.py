@@ -31,6 +31,7 @@ STAGES = (
     "parity",
     "memory",
     "bench",
+    "jax-fit",
 )
 REPRO_CHECKS = (
     "a.cupy_available_and_auto",
