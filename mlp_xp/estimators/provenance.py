@@ -31,6 +31,7 @@ from .._version import __version__
 from ..backend import Placement, device_name, environment_report
 from ..data.fingerprint import fingerprint_array
 from ..errors import DivergenceError
+from ..training.compiled import compiles
 
 KINDS: tuple[str, ...] = ("fit", "resume", "partial_fit")
 """The calls that add a segment."""
@@ -72,6 +73,9 @@ def start_segment(
         "device": device_name(placement),
         "dtype": dtype,
         "shuffle": shuffle,
+        # Each epoch one compiled call (JAX): XLA fuses and reorders the step's
+        # operations, so a replay's deviation is rounding of another order.
+        "compiled_epochs": compiles(placement),
         "hyperparameters": _plain(hyperparameters),
         "mlp_xp_version": __version__,
         "environment": environment_report([placement.name]),
