@@ -71,6 +71,24 @@ def mlp_xp_step(problem: dict[str, Any], backend: str, device: str | None) -> Ca
     return lambda: train_step(where, params, state, X, Y, plan, opt)
 
 
+def public_steps(problem: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+    """The public, checked functions on host NumPy arrays, as a user's loop calls them.
+
+    ``mlp_xp.step`` on every case, and the lecture's signature,
+    ``mlp_xp.gradient_descent_step``, on the 2-layer ones.  Each call validates its
+    input (namespace, shapes, dtypes, devices, finite values) before the kernel runs.
+    """
+    X, Y = problem["X"], problem["Y"]
+    params = tuple(Layer(W, b) for W, b in problem["params"])
+    steps = {"mlp_xp.step": lambda: mlp_xp.step(params, X, Y, LEARNING_RATE)}
+    if len(params) == 2:
+        (W0, b0), (W1, b1) = problem["params"]
+        steps["gradient_descent_step"] = lambda: mlp_xp.gradient_descent_step(
+            X, Y, W0, b0, W1, b1, LEARNING_RATE
+        )
+    return steps
+
+
 def lecture_step(problem: dict[str, Any]) -> Callable[[], Any]:
     """The lecture's own NumPy ``gradient_descent_step`` on a 2-layer problem, as printed."""
     step = _lecture_gradient_descent_step()

@@ -17,9 +17,11 @@ from cases import (
     lecture_step,
     make_problem,
     mlp_xp_step,
+    public_steps,
     sklearn_step,
     torch_steps,
 )
+from jax_step import jax_steps
 from report import Report, Row
 from timing import paired_ratio, time_interleaved
 
@@ -38,6 +40,8 @@ class Contenders:
     steps: dict[str, tuple[Callable[[], Any], Any]] = field(default_factory=dict)
     labels: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     """name -> (impl, backend, device)"""
+    first_call_s: dict[str, float] = field(default_factory=dict)
+    """name -> seconds of its first call, where that includes a compile (JAX)"""
 
     def add(
         self,
@@ -55,12 +59,15 @@ class Contenders:
 
 
 def cpu_contenders(problem: dict[str, Any], compare: str) -> Contenders:
-    """mlp_xp on NumPy, the lecture, the NumPy floor, and the ``--compare`` rows, on the CPU."""
+    """mlp_xp on NumPy (the kernel and the public functions), the lecture, the NumPy floor,
+    and the ``--compare`` rows, on the CPU."""
     sizes = problem["sizes"]
     cpu = resolve("numpy")
     found = Contenders()
     add = found.add
     add("mlp_xp numpy", mlp_xp_step(problem, "numpy", None), cpu, "mlp_xp", "numpy", "cpu")
+    for impl, fn in public_steps(problem).items():
+        add(f"{impl} numpy", fn, cpu, impl, "numpy", "cpu")
     if len(sizes) == 3:
         add("lecture", lecture_step(problem), cpu, "lecture", "numpy", "cpu")
     add(
@@ -84,6 +91,11 @@ def cpu_contenders(problem: dict[str, Any], compare: str) -> Contenders:
         )
         for impl, fn in torch_steps(problem, "cpu").items():
             add(f"{impl} torch", fn, resolve("torch", "cpu"), impl, "torch", "cpu")
+    if "jax" in compare:
+        steps, first = jax_steps(problem)
+        for impl, fn in steps.items():
+            add(f"{impl} jax", fn, cpu, impl, "jax", "cpu")
+        found.first_call_s.update({f"{impl} jax": s for impl, s in first.items()})
     if "array_api_strict" in compare and available_backends()["array_api_strict"].available:
         add(
             "mlp_xp strict",
@@ -175,8 +187,35 @@ def measure_case(case: str, dtype: str, args: argparse.Namespace, report: Report
     samples = time_interleaved(found.steps, args.rounds, args.block, args.budget)
     flops = flops_per_step(problem["sizes"], problem["n"])
     report.rows.extend(case_rows(case, dtype, flops, samples, found.labels))
+    if found.first_call_s:
+        report.extras.append(jax_extra(case, dtype, samples, found.first_call_s))
     if not args.gpu:
         check_dtype(problem, report, case, dtype)
+
+
+def jax_extra(
+    case: str, dtype: str, samples: dict[str, list[float]], first_call_s: dict[str, float]
+) -> dict[str, Any]:
+    """JAX's compile times apart from its steady state, and its steps against both floors.
+
+    The compiled step against the NumPy floor (OpenBLAS) and against XLA's own
+    compiled matrix products: XLA's CPU matmuls are not OpenBLAS, so the two differ.
+    """
+    extra: dict[str, Any] = {"case": case, "dtype": dtype, "what": "jax step"}
+    for name, first in first_call_s.items():
+        steady = statistics.median(samples[name])
+        extra[f"{name.removesuffix(' jax')} first call ms"] = first * 1e3
+        extra[f"{name.removesuffix(' jax')} compile ms"] = max(first - steady, 0.0) * 1e3
+    for name in ("mlp_xp jax", "mlp_xp jit jax"):
+        for floor in ("floor numpy", "floor jax"):
+            if name in samples and floor in samples:
+                key = f"{name.removesuffix(' jax')} x {floor.replace('floor ', '')} floor"
+                extra[key] = paired_ratio(samples[name], samples[floor])
+    if "mlp_xp jit jax" in samples and "mlp_xp numpy" in samples:
+        extra["mlp_xp jit x mlp_xp numpy"] = paired_ratio(
+            samples["mlp_xp jit jax"], samples["mlp_xp numpy"]
+        )
+    return extra
 
 
 def check_dtype(problem: dict[str, Any], report: Report, case: str, dtype: str) -> None:

@@ -8,12 +8,25 @@ from typing import Any
 
 from timing import paired_ratio
 
+PUBLIC = ("mlp_xp.step", "gradient_descent_step")
+"""The public functions, held to the kernel's targets (their checks included)."""
+
 # (case, dtype or None for both, what, limit): checked by --check on the CPU rows.
+# ``what`` is "IMPL / OTHER": the row of IMPL on the main backend against OTHER.
 TARGETS: list[tuple[str, str | None, str, float]] = [
     ("tiny", None, "mlp_xp / lecture", 1.0),
     ("mnist", "float32", "mlp_xp / floor", 1.3),
     ("mnist", "float32", "mlp_xp / torch autograd", 1.0),
     ("wide", None, "mlp_xp / floor", 1.1),
+    *[
+        (case, dtype, f"{impl} / {other}", limit)
+        for impl in PUBLIC
+        for case, dtype, other, limit in (
+            ("tiny", None, "lecture", 1.0),
+            ("mnist", "float32", "floor", 1.3),
+            ("wide", None, "floor", 1.1),
+        )
+    ],
     ("*", None, "fit epoch throughput / step throughput", -0.9),  # negative: a lower bound
     ("*", None, "peak step memory / necessary bytes", 1.5),
 ]
@@ -62,19 +75,20 @@ def evaluate_targets(report: Report, gpu: bool) -> None:
     for case, dtype, what, limit in targets:
         if case == "*":
             continue  # fit and memory checks are added where they are measured
+        impl, against = what.split(" / ")
         for dt in [dtype] if dtype else ["float32", "float64"]:
             main = "cupy" if gpu else "numpy"
-            mine = keyed.get((case, dt, "mlp_xp", main))
+            mine = keyed.get((case, dt, "mlp_xp" if impl == "floor" else impl, main))
             if mine is None:
                 continue
-            if what == "mlp_xp / lecture":
+            if against == "lecture":
                 value = mine.x_lecture
-            elif what == "mlp_xp / floor":
+            elif against == "floor":
                 value = mine.x_floor
-            elif what == "floor / mlp_xp":
+            elif impl == "floor":  # floor / mlp_xp
                 value = 1.0 / mine.x_floor
             else:  # mlp_xp / torch autograd, mlp_xp / torch eager
-                other = keyed.get((case, dt, what.split(" / ")[1], "torch"))
+                other = keyed.get((case, dt, against, "torch"))
                 value = paired_ratio(mine.samples, other.samples) if other else math.nan
             if math.isnan(value):
                 continue
@@ -104,7 +118,7 @@ def print_report(report: Report) -> None:
     for line in env.get("reduced_precision", []):
         print(f"# reduced precision: {line}")
     header = (
-        f"{'case':<6} {'dtype':<8} {'implementation':<15} {'backend':<8} {'device':<7} "
+        f"{'case':<6} {'dtype':<8} {'implementation':<21} {'backend':<8} {'device':<7} "
         f"{'ms/step':>9} {'min-max':>17} {'GFLOP/s':>8} {'x floor':>8} {'x lecture':>9}"
     )
     print(header)
@@ -112,7 +126,7 @@ def print_report(report: Report) -> None:
     for r in report.rows:
         spread = f"{r.ms_min:.3f}-{r.ms_max:.3f}"
         print(
-            f"{r.case:<6} {r.dtype:<8} {r.impl:<15} {r.backend:<8} {r.device:<7} "
+            f"{r.case:<6} {r.dtype:<8} {r.impl:<21} {r.backend:<8} {r.device:<7} "
             f"{r.ms:9.3f} {spread:>17} {r.gflops:8.2f} {_fmt(r.x_floor):>8} "
             f"{_fmt(r.x_lecture):>9} {r.note}"
         )
@@ -152,7 +166,7 @@ def plot(report: Report, path: str) -> None:
     rows = [r for r in report.rows if not math.isnan(r.x_floor) and r.impl != "floor"]
     labels = [f"{r.case} {r.dtype[-2:]}\n{r.impl} ({r.backend})" for r in rows]
     fig, ax = plt.subplots(figsize=(max(8, len(rows) * 0.45), 4.5))
-    colors = ["tab:blue" if r.impl == "mlp_xp" else "tab:gray" for r in rows]
+    colors = ["tab:blue" if r.impl.startswith(("mlp_xp", PUBLIC[1])) else "tab:gray" for r in rows]
     ax.bar(range(len(rows)), [r.x_floor for r in rows], color=colors)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")

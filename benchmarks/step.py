@@ -14,6 +14,10 @@ slows both and cancels out instead of moving one median.  Rows:
 
 * ``mlp_xp``: the kernel ``fit`` runs on every batch (``mlp_xp.training.train_step``
   with SGD: forward, loss value, backward, update), on every available backend;
+* ``mlp_xp.step`` and ``gradient_descent_step``: the public functions a user's own
+  loop calls, which check their input first (NumPy; the latter on 2-layer cases);
+* ``mlp_xp jit`` (JAX): the kernel compiled by ``jax.jit``, its compile timed apart
+  (``jax_step``); ``mlp_xp`` on ``jax`` is the same kernel run eagerly;
 * ``lecture``: the lecture's NumPy ``gradient_descent_step`` (2-layer cases);
 * ``torch eager``: the same maths hand-written in PyTorch;
 * ``torch autograd``: ``nn.Sequential`` + ``torch.optim.SGD``;
@@ -25,10 +29,10 @@ On a GPU the clock is read only after the device has synchronised.  Targets
 
 This file parses the options and writes the JSON; its siblings hold the rest:
 ``cases`` the problems and the implementations timed (the lecture's step is read
-from its one copy, tests/reference.py), ``timing`` the interleaved rounds and
-paired ratios, ``measure`` one case's rows, ``fit`` and ``memory`` the loop's
-overhead and a step's peak bytes, ``environment`` the machine, and ``report`` the
-targets, the table and the plot.
+from its one copy, tests/reference.py), ``jax_step`` JAX's rows, ``timing`` the
+interleaved rounds and paired ratios, ``measure`` one case's rows, ``fit`` and
+``memory`` the loop's overhead and a step's peak bytes, ``environment`` the
+machine, and ``report`` the targets, the table and the plot.
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ from pathlib import Path
 # take a core from NumPy's BLAS threads in the interleaved rounds (measured here:
 # mlp_xp's mnist step 2x slower right after a torch row).  Set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# JAX computes in float64 only in its x64 mode, which is read when jax loads; this
+# process is the benchmark's own, so it asks for x64 (unless told otherwise) to
+# time JAX in both dtypes.  float32 arrays stay float32 in x64 mode.
+os.environ.setdefault("JAX_ENABLE_X64", "1")
 
 # The sibling modules are imported by their plain names.  Run as a script, this
 # folder is sys.path[0] already; run through runpy.run_path (``mlp-xp bench``), it
@@ -78,8 +86,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--compare",
-        default="torch,sklearn",
-        help="comparisons to include: torch, sklearn, array_api_strict (default: %(default)s)",
+        default="torch,sklearn,jax",
+        help=(
+            "comparisons to include: torch, sklearn, jax, array_api_strict (default: %(default)s)"
+        ),
     )
     parser.add_argument(
         "--rounds", type=int, default=7, help="rounds per case, at least (default: %(default)s)"

@@ -6,7 +6,10 @@
 Prints, as Markdown, the median over runs of each row's ms per step with the min-max
 over every round of every run, the median over runs of its ratios, then for every
 target the value each run measured (``!`` where it missed), the fit loop's ratios
-with and without shuffling, and mlp_xp on PyTorch against hand-written PyTorch eager.
+with and without shuffling, the public functions (``mlp_xp.step``,
+``gradient_descent_step``) against the kernel's baselines, mlp_xp on PyTorch
+against hand-written PyTorch eager, and JAX's eager and compiled steps with their
+compile times.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ def summarize(runs: list[dict[str, Any]]) -> str:
                 fits.setdefault((e["case"], e["dtype"]), []).append(text)
     out += [f"  {case} {dtype}: {' '.join(v)}" for (case, dtype), v in fits.items()]
 
+    out += ["", *_public_table(rows)]
     out += ["", "mlp_xp on torch / torch eager, range over runs:"]
     for case in cases:
         for dtype in ("float32", "float64"):
@@ -99,8 +103,86 @@ def summarize(runs: list[dict[str, Any]]) -> str:
                 if mine in r and eager in r
             ]
             if ratios:
-                out.append(f"  {case} {dtype}: {min(ratios):.2f}-{max(ratios):.2f}")
+                out.append(
+                    f"  {case} {dtype}: median {statistics.median(ratios):.2f}, "
+                    f"{min(ratios):.2f}-{max(ratios):.2f}"
+                )
+    out += ["", *_jax_table(rows, runs)]
     return "\n".join(out)
+
+
+def _range(values: list[float]) -> str:
+    """The median over runs, and the min-max over runs: "0.84 (0.80-0.88)"."""
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def _public_table(rows: list[dict[tuple[str, str, str, str], Any]]) -> list[str]:
+    """The public functions next to the kernel: ms, x floor and x lecture over runs."""
+    out = [
+        "| case | dtype | implementation | ms per step | x floor | x lecture |",
+        "|---|---|---|---|---|---|",
+    ]
+    for case in dict.fromkeys(k[0] for r in rows for k in r):
+        for dtype in ("float32", "float64"):
+            for impl in ("mlp_xp", "mlp_xp.step", "gradient_descent_step"):
+                key = (case, dtype, impl, "numpy")
+                found = [r[key] for r in rows if key in r]
+                if not found:
+                    continue
+                cells = [_num(statistics.median(f["ms"] for f in found))]
+                for field in ("x_floor", "x_lecture"):
+                    cells.append(_range([f[field] for f in found if f[field] == f[field]]))
+                name = "kernel" if impl == "mlp_xp" else impl
+                out.append(
+                    f"| {case} | {dtype.replace('float', 'f')} | {name} | "
+                    + " | ".join(cells)
+                    + " |"
+                )
+    return out
+
+
+def _jax_table(
+    rows: list[dict[tuple[str, str, str, str], Any]], runs: list[dict[str, Any]]
+) -> list[str]:
+    """JAX eager and compiled: steady ms, x XLA floor, x NumPy floor, compile ms, over runs."""
+    extras = [
+        {(e["case"], e["dtype"]): e for e in run["extras"] if e.get("what") == "jax step"}
+        for run in runs
+    ]
+    out = [
+        "| case | dtype | jax eager ms | jax jit ms | jit x XLA floor | jit x numpy floor "
+        "| jit x mlp_xp numpy | jit compile ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    keys = dict.fromkeys(k for e in extras for k in e)
+    for case, dtype in keys:
+        found = [e[(case, dtype)] for e in extras if (case, dtype) in e]
+
+        def ms(impl: str, case: str = case, dtype: str = dtype) -> str:
+            values = [
+                r[(case, dtype, impl, "jax")]["ms"]
+                for r in rows
+                if (case, dtype, impl, "jax") in r
+            ]
+            return _num(statistics.median(values)) if values else "-"
+
+        cells = [ms("mlp_xp"), ms("mlp_xp jit")]
+        for field in (
+            "mlp_xp jit x jax floor",
+            "mlp_xp jit x numpy floor",
+            "mlp_xp jit x mlp_xp numpy",
+        ):
+            cells.append(_range([f[field] for f in found if field in f]))
+        compile_ms = [f["mlp_xp jit compile ms"] for f in found if "mlp_xp jit compile ms" in f]
+        cells.append(
+            f"{statistics.median(compile_ms):.0f} ({min(compile_ms):.0f}-{max(compile_ms):.0f})"
+            if compile_ms
+            else "-"
+        )
+        out.append(f"| {case} | {dtype.replace('float', 'f')} | " + " | ".join(cells) + " |")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

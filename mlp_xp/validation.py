@@ -38,6 +38,8 @@ def _check_float(arg: str, value: object, zero_ok: bool) -> float:
     Returning a Python float matters: a NumPy float64 scalar would turn float32
     arithmetic into float64, a Python float keeps the array's dtype.
     """
+    if type(value) is float and (value >= 0.0 if zero_ok else value > 0.0) and value != math.inf:
+        return value  # the common case, without the slower abstract isinstance test
     expected = "a finite number >= 0" if zero_ok else "a positive finite number"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         msg = f"{arg} must be {expected}, got {value!r} of type {type(value).__name__}"

@@ -414,6 +414,7 @@ def test_bench_runs_from_the_checkout(capsys, tmp_path):
     import json
 
     data = json.loads(out_json.read_text())
-    assert {r["impl"] for r in data["rows"]} == {"mlp_xp", "lecture", "floor"}
+    public = {"mlp_xp.step", "gradient_descent_step"}  # the checked public functions
+    assert {r["impl"] for r in data["rows"]} == {"mlp_xp", "lecture", "floor", *public}
     # The benchmark's own dtype check, not a timing: float32 stays float32.
     assert any(c["what"] == "dtypes of every array" and c["ok"] for c in data["checks"])

@@ -8,19 +8,29 @@ on every step, with no checks and no namespace lookup.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from ..backend import Array, Namespace, device_scope, namespace_of
-from ..validation import check_nonnegative_float
+from ..tree import tree_map
+from ..validation import check_nonnegative_float, check_positive_float
 from .backprop import backward, forward_output, forward_trace
 from .checks import check_batch, check_params
 from .layers import Params
-from .optimizers import apply_updates, sgd
 from .plan import Plan, make_plan
 
 
 def _namespace(params: object, X: Array, Y: Array | None) -> tuple[Namespace, Params]:
-    """The one namespace of ``params``, ``X`` and ``Y``, and the checked parameters."""
+    """The one namespace of ``params``, ``X`` and ``Y``, and the checked parameters.
+
+    Arrays of one Python type belong to one library, so when every array has the
+    type of ``X`` the namespace is X's (one lookup instead of one per array, which
+    the lecture's small step notices); otherwise every array is asked, so that
+    the message names the odd one out.
+    """
+    if (Y is None or type(Y) is type(X)) and _all_of_type(params, type(X)):
+        xp = _namespace_of_x(X)
+        return xp, check_params(xp, params)
     named: dict[str, Array] = {"X": X}
     if Y is not None:
         named["Y"] = Y
@@ -30,6 +40,55 @@ def _namespace(params: object, X: Array, Y: Array | None) -> tuple[Namespace, Pa
                 named[f"params[{i}].W"], named[f"params[{i}].b"] = layer
     xp = namespace_of(**named)
     return xp, check_params(xp, params)
+
+
+_NAMESPACES: dict[tuple[type, object], Namespace] = {}
+"""The namespace of arrays by (type, dtype), found once by :func:`namespace_of` each.
+
+Which library owns an array depends on its type alone, except for JAX's float0
+gradients, which are NumPy arrays of a dtype of JAX's; the dtype is in the key.
+"""
+
+
+def _namespace_of_x(X: Array) -> Namespace:
+    """``namespace_of(X=X)``, remembered by X's type and dtype."""
+    try:
+        key = (type(X), X.dtype)
+        return _NAMESPACES[key]
+    except (AttributeError, KeyError, TypeError):  # not seen yet, not an array, or unhashable
+        pass
+    xp = namespace_of(X=X)
+    with contextlib.suppress(TypeError):  # a dtype that cannot be hashed is looked up each time
+        _NAMESPACES[(type(X), X.dtype)] = xp
+    return xp
+
+
+def _all_of_type(params: object, kind: type) -> bool:
+    """Whether ``params`` is a tuple of (W, b) pairs whose arrays all have type ``kind``."""
+    if type(params) is not tuple:
+        return False
+    for layer in params:
+        if not isinstance(layer, tuple) or len(layer) != 2:
+            return False
+        if type(layer[0]) is not kind or type(layer[1]) is not kind:
+            return False
+    return True
+
+
+_PLANS: dict[tuple[str, str, str | None], Plan] = {}
+"""Plans by their names, each built (and its names checked) once."""
+
+
+def _plan(activation: str, loss: str, output: str | None) -> Plan:
+    """``make_plan(activation, loss, output)``, remembered for names that are strings."""
+    names = type(activation) is str and type(loss) is str and type(output) in (str, type(None))
+    if not names:  # anything else is refused by make_plan, with its message
+        return make_plan(activation, loss, output)
+    key = (activation, loss, output)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = make_plan(activation, loss, output)
+    return plan
 
 
 def _prepare(
@@ -43,7 +102,7 @@ def _prepare(
 ) -> tuple[Namespace, Params, Plan, float]:
     """The public functions' shared checks: namespace, parameters, plan, alpha, data."""
     xp, layers = _namespace(params, X, Y)
-    plan = make_plan(activation, loss, output)
+    plan = _plan(activation, loss, output)
     a = check_nonnegative_float("alpha", alpha)
     check_batch(xp, layers, X, Y)
     return xp, layers, plan, a
@@ -135,7 +194,7 @@ def forward(
         In the namespace, on the device and in the dtype of ``X``.
     """
     xp, params = _namespace(params, X, None)
-    plan = make_plan(activation, "squared_error", output)
+    plan = _plan(activation, "squared_error", output)
     check_batch(xp, params, X, finite=False)
     with device_scope(X):
         return forward_output(xp, params, X, plan)[1]
@@ -218,9 +277,9 @@ def step(
     tuple of Layer
         New arrays; ``params`` is not modified.
     """
-    optimizer = sgd(learning_rate)
+    lr = check_positive_float("learning_rate", learning_rate)  # as mlp_xp.sgd checks it
     xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
     with device_scope(X):
         grads = grad(xp, params, X, Y, plan, a)
-        updates, _ = optimizer.update(grads, optimizer.init(params), params)
-        return apply_updates(params, updates)
+        # mlp_xp.sgd's update and apply_updates, p + g * (-lr), in one pass over the tree.
+        return tree_map(lambda p, g: p + g * (-lr), params, grads)
