@@ -57,15 +57,21 @@ def make_problem(case: str, dtype: str, seed: int = 0) -> dict[str, Any]:
     return {"sizes": sizes, "n": n, "X": X, "Y": Y, "params": host}
 
 
-def mlp_xp_step(problem: dict[str, Any], backend: str, device: str | None) -> Callable[[], Any]:
-    """mlp_xp's training step on ``backend``, with the namespace resolved once."""
-    where = resolve(backend, device)
+def placed_problem(problem: dict[str, Any], where: Any) -> tuple[Any, Any, tuple[Layer, ...]]:
+    """The problem's X, Y and layers in ``where`` (a placement), in the problem's dtype."""
     dtype = problem["X"].dtype.name
     X = from_host(problem["X"], where, dtype)
     Y = from_host(problem["Y"], where, dtype)
     params = tuple(
         Layer(from_host(W, where, dtype), from_host(b, where, dtype)) for W, b in problem["params"]
     )
+    return X, Y, params
+
+
+def mlp_xp_step(problem: dict[str, Any], backend: str, device: str | None) -> Callable[[], Any]:
+    """mlp_xp's training step on ``backend``, with the namespace resolved once."""
+    where = resolve(backend, device)
+    X, Y, params = placed_problem(problem, where)
     plan, opt = make_plan("relu", "squared_error"), sgd(LEARNING_RATE)
     state = opt.init(params)
     return lambda: train_step(where, params, state, X, Y, plan, opt)

@@ -20,10 +20,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cases import LEARNING_RATE
+from cases import LEARNING_RATE, placed_problem
 
-from mlp_xp.backend import available_backends, from_host, resolve
-from mlp_xp.nn.layers import Layer
+from mlp_xp.backend import available_backends, resolve
 from mlp_xp.nn.optimizers import sgd
 from mlp_xp.nn.plan import make_plan
 from mlp_xp.training import train_step
@@ -42,11 +41,7 @@ def jax_steps(problem: dict[str, Any]) -> tuple[dict[str, Callable[[], Any]], di
         return {}, {}
     import jax
 
-    X = from_host(problem["X"], where, dtype)
-    Y = from_host(problem["Y"], where, dtype)
-    params = tuple(
-        Layer(from_host(W, where, dtype), from_host(b, where, dtype)) for W, b in problem["params"]
-    )
+    X, Y, params = placed_problem(problem, where)
     plan, opt = make_plan("relu", "squared_error"), sgd(LEARNING_RATE)
     state = opt.init(params)
 

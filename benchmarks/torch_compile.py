@@ -26,11 +26,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from cases import CASES, LEARNING_RATE, make_problem
+from cases import CASES, LEARNING_RATE, make_problem, placed_problem
 from timing import paired_ratio, time_interleaved
 
-from mlp_xp.backend import available_backends, from_host, resolve, to_host
-from mlp_xp.nn.layers import Layer
+from mlp_xp.backend import available_backends, resolve, to_host
 from mlp_xp.nn.optimizers import sgd
 from mlp_xp.nn.plan import make_plan
 from mlp_xp.parity import tolerance
@@ -43,12 +42,9 @@ benchmark's random targets make mnist's 784 inputs diverge at its full rate."""
 
 def _start(problem: dict[str, Any], backend: str, dtype: str) -> tuple[Any, ...]:
     where = resolve(backend, None)
-    X = from_host(problem["X"], where, dtype)
-    Y = from_host(problem["Y"], where, dtype)
-    params = tuple(
-        Layer(from_host(W, where, dtype), from_host(b, where, dtype)) for W, b in problem["params"]
-    )
-    return where, X, Y, params
+    host = {**problem, "X": problem["X"].astype(dtype), "Y": problem["Y"].astype(dtype)}
+    host["params"] = [(W.astype(dtype), b.astype(dtype)) for W, b in problem["params"]]
+    return (where, *placed_problem(host, where))
 
 
 def _step_fn(where: Any, learning_rate: float = LEARNING_RATE) -> Callable[..., Any]:

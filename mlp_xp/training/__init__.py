@@ -2,10 +2,10 @@
 
 from .callbacks import check_callbacks, run_callbacks
 from .compiled import compilations
-from .loop import Batches, Data, Epoch, Stopping, check_diverged, run_epochs
+from .loop import Batches, Epoch, Stopping, check_diverged, run_epochs
 from .schedules import SCHEDULES, adapt, after_epoch, epoch_rate, start_schedule
 from .shuffle import SHUFFLES, EpochOrders, batch_order, epoch_order, start_position
-from .step import GATHER_BYTES, Prepare, Step, epoch_loss, epoch_steps, train_step
+from .step import GATHER_BYTES, Data, Prepare, Step, epoch_loss, epoch_steps, train_step
 
 __all__ = [
     "GATHER_BYTES",

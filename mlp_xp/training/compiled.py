@@ -6,7 +6,7 @@ function compiled with the plan, the optimizer's kind and settings, alpha, the
 batch size and the shapes held static.  Inside it, a scan over the epoch's
 batches gathers each batch's rows on the device by the host's row order, one
 batch at a time, through the training rows' index and the standardisation of
-:class:`~mlp_xp.training.loop.Data` (never a shuffled, split or scaled copy of
+:class:`~mlp_xp.training.step.Data` (never a shuffled, split or scaled copy of
 the data), and runs the :func:`~mlp_xp.training.step.train_step` the eager loop
 runs, on the same kernels.  The learning rate is a traced argument, so a schedule that changes it
 every epoch compiles nothing new; so are the row order and Adam's bias
@@ -57,7 +57,7 @@ from ..nn.optimizers import (
 )
 from ..nn.plan import Plan
 from ..tree import tree_map
-from .step import Prepare, Step, train_step, validation_loss
+from .step import Data, Step, train_step, validation_loss
 
 BUCKET_BYTES = 2**26
 """Data (X, Y and weights) up to this many bytes are padded to a bucketed row count."""
@@ -175,7 +175,7 @@ class CompiledEpochs:
     def __init__(
         self,
         placement: Placement,
-        data: Any,
+        data: Data,
         *,
         plan: Plan,
         batch_size: int,
@@ -192,7 +192,7 @@ class CompiledEpochs:
         total = _bucketed_rows(int(X.shape[0]), batch_size) if pad else 0
         self.data = tuple(_padded(placement, a, total) for a in (X, Y, W))
         self.rows = _padded(placement, rows, self.layout.slots * batch_size if pad else 0)
-        self.prepare: Prepare | None = data.prepare
+        self.prepare = data.prepare
         self.val: tuple[Any, ...] = (None, None, None)
         if data.X_val is not None:
             Xv, Yv, Wv = data.X_val, data.Y_val, data.W_val
@@ -366,7 +366,7 @@ def compiled_epoch_steps(
     step's weights and state; each is then yielded as a :class:`Step` (what the
     parity check compares, step by step, with the reference).
     """
-    data = _Rows(X, Y, W)
+    data = Data(X, Y, W=W)
     epochs = CompiledEpochs(
         placement, data, plan=plan, batch_size=batch_size, alpha=alpha, trace=True
     )
@@ -379,23 +379,6 @@ def compiled_epoch_steps(
         step_state = host_counts_restored(pick[1], state, k + 1)
         weight = result.values[layout.slots + k] if weighted else None
         yield Step(pick[0], step_state, result.values[k], int(counts[k]), weight)
-
-
-class _Rows(NamedTuple):
-    """The fields of :class:`~mlp_xp.training.loop.Data` a parity run trains on."""
-
-    X: Array
-    Y: Array
-    W: Array | None
-    rows: Array | None = None
-    prepare: Prepare | None = None
-    X_val: Array | None = None
-    Y_val: Array | None = None
-    W_val: Array | None = None
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.X.shape[0])
 
 
 def compiles(placement: Placement) -> bool:

@@ -20,7 +20,7 @@ from ..nn.optimizers import Optimizer, State
 from ..nn.plan import Plan
 from .compiled import CompiledEpochs, EpochResult, Layout, compiles
 from .shuffle import EpochOrders
-from .step import Prepare, epoch_loss, epoch_steps, validation_loss
+from .step import Data, epoch_loss, epoch_steps, validation_loss
 
 
 class Epoch(NamedTuple):
@@ -36,32 +36,6 @@ class Epoch(NamedTuple):
     """The validation loss without the L2 term, or None without a validation set."""
     steps: int
     """How many optimizer steps (mini-batches) the epoch took."""
-
-
-class Data(NamedTuple):
-    """The arrays an epoch trains on, on the device, standardised.
-
-    ``W`` and ``W_val`` are sample weights as columns (n, 1), or None when every
-    row counts the same; ``X_val``/``Y_val`` are None without a validation set.
-    ``rows``, a device index array, trains on those rows of ``X``, ``Y`` and ``W``
-    only (None: all of them), and ``prepare`` turns each gathered block of rows
-    into training data (see :func:`mlp_xp.training.step.epoch_steps`): with
-    both, training holds no copy of the data beyond a few batches.
-    """
-
-    X: Array
-    Y: Array
-    X_val: Array | None = None
-    Y_val: Array | None = None
-    W: Array | None = None
-    W_val: Array | None = None
-    rows: Array | None = None
-    prepare: Prepare | None = None
-
-    @property
-    def n_rows(self) -> int:
-        """How many rows train: those of ``rows``, or all of ``X``."""
-        return int((self.X if self.rows is None else self.rows).shape[0])
 
 
 class Batches(NamedTuple):

@@ -144,6 +144,32 @@ class Prepare(NamedTuple):
         return X, Y
 
 
+class Data(NamedTuple):
+    """The arrays an epoch trains on, on the device, standardised.
+
+    ``W`` and ``W_val`` are sample weights as columns (n, 1), or None when every
+    row counts the same; ``X_val``/``Y_val`` are None without a validation set.
+    ``rows``, a device index array, trains on those rows of ``X``, ``Y`` and ``W``
+    only (None: all of them), and ``prepare`` turns each gathered block of rows
+    into training data (see :func:`epoch_steps`): with
+    both, training holds no copy of the data beyond a few batches.
+    """
+
+    X: Array
+    Y: Array
+    X_val: Array | None = None
+    Y_val: Array | None = None
+    W: Array | None = None
+    W_val: Array | None = None
+    rows: Array | None = None
+    prepare: Prepare | None = None
+
+    @property
+    def n_rows(self) -> int:
+        """How many rows train: those of ``rows``, or all of ``X``."""
+        return int((self.X if self.rows is None else self.rows).shape[0])
+
+
 GATHER_BYTES = 2**20
 """How many bytes of shuffled rows to gather at a time (about a core's L2 cache)."""
 
