@@ -148,7 +148,11 @@ def floor_step(xp: Any, X: Any, params: list[tuple[Any, Any]], n_out: int) -> Ca
 
 
 def torch_steps(problem: dict[str, Any], device: str) -> dict[str, Callable[[], Any]]:
-    """Hand-written eager PyTorch, autograd with torch.optim.SGD, and the torch floor."""
+    """Hand-written eager PyTorch, autograd with torch.optim.SGD, and the torch floor.
+
+    ``torch eager`` is the lecture's step by hand; ``torch eager+loss`` also computes
+    the loss value, as mlp_xp's step does, so it does the same work.
+    """
     import torch
 
     dev = torch.device(device)
@@ -161,7 +165,7 @@ def torch_steps(problem: dict[str, Any], device: str) -> dict[str, Callable[[], 
     n = X.shape[0]
 
     @torch.no_grad()
-    def eager() -> Any:
+    def eager(with_loss: bool = False) -> Any:
         acts, slopes = [X], []
         a = X
         for i, (W, b) in enumerate(Ws):
@@ -173,7 +177,11 @@ def torch_steps(problem: dict[str, Any], device: str) -> dict[str, Callable[[], 
             else:
                 a = z
             acts.append(a)
-        delta = (a - Y) * (1.0 / n)
+        r = a - Y
+        # The loss value, as mlp_xp's step computes it (fit's loss curve needs it);
+        # the lecture's step, and the plain row, do without.
+        loss = torch.dot(r.view(-1), r.view(-1)) * (0.5 / n) if with_loss else None
+        delta = r * (1.0 / n)
         new = []
         for i in range(len(Ws) - 1, -1, -1):
             W, b = Ws[i]
@@ -182,7 +190,7 @@ def torch_steps(problem: dict[str, Any], device: str) -> dict[str, Callable[[], 
             if i:
                 delta = (delta @ W) * slopes[i - 1]
             new.append((W - LEARNING_RATE * gW, b - LEARNING_RATE * gb))
-        return new
+        return new, loss
 
     layers: list[Any] = []
     for i, (W, b) in enumerate(Ws):
@@ -205,6 +213,7 @@ def torch_steps(problem: dict[str, Any], device: str) -> dict[str, Callable[[], 
 
     return {
         "torch eager": eager,
+        "torch eager+loss": lambda: eager(with_loss=True),
         "torch autograd": autograd,
         "floor": torch.no_grad()(floor_step(torch, X, Ws, Y.shape[1])),
     }

@@ -27,6 +27,8 @@ TARGETS: list[tuple[str, str | None, str, float]] = [
             ("wide", None, "floor", 1.1),
         )
     ],
+    # mlp_xp's step on the torch backend against the same work hand-written in torch.
+    ("tiny", None, "mlp_xp on torch / torch eager+loss", 1.1),
     ("*", None, "fit epoch throughput / step throughput", -0.9),  # negative: a lower bound
     ("*", None, "peak step memory / necessary bytes", 1.5),
 ]
@@ -76,8 +78,9 @@ def evaluate_targets(report: Report, gpu: bool) -> None:
         if case == "*":
             continue  # fit and memory checks are added where they are measured
         impl, against = what.split(" / ")
+        impl, _, on = impl.partition(" on ")  # "mlp_xp on torch": that backend's row
         for dt in [dtype] if dtype else ["float32", "float64"]:
-            main = "cupy" if gpu else "numpy"
+            main = on or ("cupy" if gpu else "numpy")
             mine = keyed.get((case, dt, "mlp_xp" if impl == "floor" else impl, main))
             if mine is None:
                 continue
@@ -87,7 +90,7 @@ def evaluate_targets(report: Report, gpu: bool) -> None:
                 value = mine.x_floor
             elif impl == "floor":  # floor / mlp_xp
                 value = 1.0 / mine.x_floor
-            else:  # mlp_xp / torch autograd, mlp_xp / torch eager
+            else:  # against a torch row: autograd, eager, eager+loss
                 other = keyed.get((case, dt, against, "torch"))
                 value = paired_ratio(mine.samples, other.samples) if other else math.nan
             if math.isnan(value):

@@ -19,7 +19,7 @@ slows both and cancels out instead of moving one median.  Rows:
 * ``mlp_xp jit`` (JAX): the kernel compiled by ``jax.jit``, its compile timed apart
   (``jax_step``); ``mlp_xp`` on ``jax`` is the same kernel run eagerly;
 * ``lecture``: the lecture's NumPy ``gradient_descent_step`` (2-layer cases);
-* ``torch eager``: the same maths hand-written in PyTorch;
+* ``torch eager``: the same maths hand-written in PyTorch (``+loss``: with the loss value);
 * ``torch autograd``: ``nn.Sequential`` + ``torch.optim.SGD``;
 * ``sklearn``: ``MLPRegressor.partial_fit`` on one batch (alpha=0, momentum=0);
 * ``floor``: the step's matrix products alone, on the same arrays (5 for 2 layers).
@@ -44,7 +44,11 @@ from pathlib import Path
 # PyTorch's OpenMP threads otherwise spin for a while after every torch call and
 # take a core from NumPy's BLAS threads in the interleaved rounds (measured here:
 # mlp_xp's mnist step 2x slower right after a torch row).  Set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# PASSIVE makes every parallel torch call wake sleeping threads, though (tiny's
+# torch rows 3-4x slower, each matrix product ~60 us): ``--omp-default`` leaves
+# OpenMP as a user has it, for the torch rows' own ratios.
+if "--omp-default" not in sys.argv:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # JAX computes in float64 only in its x64 mode, which is read when jax loads; this
 # process is the benchmark's own, so it asks for x64 (unless told otherwise) to
 # time JAX in both dtypes.  float32 arrays stay float32 in x64 mode.
@@ -120,6 +124,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--plot", default=None, help="draw the ratios to this PNG file (default: none)"
+    )
+    parser.add_argument(
+        "--omp-default",
+        action="store_true",
+        help=(
+            "leave OMP_WAIT_POLICY unset, as a user has it: torch rows at their own speed, "
+            "NumPy rows slowed by torch's spinning threads (default: PASSIVE)"
+        ),
     )
     parser.add_argument(
         "--check",

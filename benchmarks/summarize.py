@@ -93,20 +93,21 @@ def summarize(runs: list[dict[str, Any]]) -> str:
     out += [f"  {case} {dtype}: {' '.join(v)}" for (case, dtype), v in fits.items()]
 
     out += ["", *_public_table(rows)]
-    out += ["", "mlp_xp on torch / torch eager, range over runs:"]
-    for case in cases:
-        for dtype in ("float32", "float64"):
-            mine, eager = (case, dtype, "mlp_xp", "torch"), (case, dtype, "torch eager", "torch")
-            ratios = [
-                _paired(r[mine]["samples"], r[eager]["samples"])
-                for r in rows
-                if mine in r and eager in r
-            ]
-            if ratios:
-                out.append(
-                    f"  {case} {dtype}: median {statistics.median(ratios):.2f}, "
-                    f"{min(ratios):.2f}-{max(ratios):.2f}"
-                )
+    for baseline in ("torch eager+loss", "torch eager"):
+        out += ["", f"mlp_xp on torch / {baseline}, range over runs:"]
+        for case in cases:
+            for dtype in ("float32", "float64"):
+                mine, eager = (case, dtype, "mlp_xp", "torch"), (case, dtype, baseline, "torch")
+                ratios = [
+                    _paired(r[mine]["samples"], r[eager]["samples"])
+                    for r in rows
+                    if mine in r and eager in r
+                ]
+                if ratios:
+                    out.append(
+                        f"  {case} {dtype}: median {statistics.median(ratios):.2f}, "
+                        f"{min(ratios):.2f}-{max(ratios):.2f}"
+                    )
     out += ["", *_jax_table(rows, runs)]
     return "\n".join(out)
 
