@@ -23,6 +23,7 @@ with ``FP`` a :func:`mlp_xp.data.fingerprint.fingerprint_array`.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -131,3 +132,22 @@ def with_segment(provenance: dict[str, Any] | None, segment: dict[str, Any]) -> 
     if not provenance:
         return {"data": copy.deepcopy(segment["data"]), "segments": [segment]}
     return {**provenance, "segments": [*provenance.get("segments", []), segment]}
+
+
+def segment_recorder(
+    provenance: dict[str, Any] | None, segment: dict[str, Any]
+) -> Callable[..., dict[str, Any]]:
+    """``with_segment`` for a segment that grows epoch by epoch.
+
+    ``record(**fields)`` returns ``with_segment(provenance, {**segment, **fields})``,
+    but the record's fixed part (a new record's deep copy of the data's
+    fingerprint) is made once, not every epoch: that copy cost 65 us an epoch,
+    12% of the lecture network's 0.45 ms epoch.
+    """
+    base = with_segment(provenance, segment)
+    earlier = base["segments"][:-1]
+
+    def record(**fields: Any) -> dict[str, Any]:
+        return {**base, "segments": [*earlier, {**segment, **fields}]}
+
+    return record
