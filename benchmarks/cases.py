@@ -180,7 +180,10 @@ def torch_steps(problem: dict[str, Any], device: str) -> dict[str, Callable[[], 
         r = a - Y
         # The loss value, as mlp_xp's step computes it (fit's loss curve needs it);
         # the lecture's step, and the plain row, do without.
-        loss = torch.dot(r.view(-1), r.view(-1)) * (0.5 / n) if with_loss else None
+        loss = None
+        if with_loss:
+            flat = r.view(-1)
+            loss = torch.dot(flat, flat) * (0.5 / n)
         delta = r * (1.0 / n)
         new = []
         for i in range(len(Ws) - 1, -1, -1):

@@ -79,7 +79,8 @@ from mlp_xp.backend import available_backends
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line, with the case names checked."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # No abbreviations: --omp-default is read from sys.argv before torch loads.
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument(
         "--cases",
         default="tiny,mnist,wide,deep",
@@ -129,8 +130,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--omp-default",
         action="store_true",
         help=(
-            "leave OMP_WAIT_POLICY unset, as a user has it: torch rows at their own speed, "
-            "NumPy rows slowed by torch's spinning threads (default: PASSIVE)"
+            "do not set OMP_WAIT_POLICY (one already exported is kept), as a user has it: "
+            "torch rows at their own speed, NumPy rows slowed by torch's spinning threads; "
+            "read from the command line (default: PASSIVE)"
         ),
     )
     parser.add_argument(
