@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlp_xp.data import csv_table, load_data
+from mlp_xp.data import csv_table, load_data, tables
 from mlp_xp.data.tables import Dataset, partition, split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,9 @@ def test_train_on_an_npz_holds_little_more_than_the_data(tmp_path):
     _npz(tmp_path / "small.npz", 1_000)
     baseline = _peak_rss(tmp_path / "small.npz", tmp_path)
     extra = (_peak_rss(tmp_path / "big.npz", tmp_path) - baseline - data) / data
-    assert extra <= 1.5, f"mlp-xp train's peak is {extra:.2f} times the data beyond it"
+    # Measured 0.79; copying the training rows again instead of moving them in place
+    # would add about 0.8 (one more copy of the data), so the bound is 1.0.
+    assert extra <= 1.0, f"mlp-xp train's peak is {extra:.2f} times the data beyond it"
 
 
 def _owned(X, y):
@@ -147,4 +149,5 @@ def test_npz_in_its_training_dtype_is_not_cast(tmp_path):
     X = np.ones((5, 2), dtype=np.float32)
     np.savez(tmp_path / "d.npz", X=X, y=np.ones(5))
     assert load_data(str(tmp_path / "d.npz"), dtype="float32").X.dtype == np.float32
+    assert tables._in_dtype(X, "float32", "d.npz") is X  # no cast, no copy
     assert load_data(str(tmp_path / "d.npz")).X.dtype == np.float64  # as before
