@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp.nn import checks
+from mlp_xp.nn import checks, network
 
 
 def _problem(dtype="float64"):
@@ -65,6 +65,12 @@ def test_a_layer_of_another_dtype_is_named(i):
 def test_a_plan_is_built_once_per_names_and_bad_names_still_refused():
     X, Y, params = _problem()
     mlp_xp.step(params, X, Y, 0.1, activation="tanh")
+    assert network._plan("tanh", "squared_error", None) is network._plan(
+        "tanh", "squared_error", None
+    )
+    for _ in range(2):  # a bad name is refused every time, never remembered
+        with pytest.raises(ValueError, match="unknown activation"):
+            network._plan("tanhh", "squared_error", None)
     with pytest.raises(ValueError, match="unknown activation"):
         mlp_xp.step(params, X, Y, 0.1, activation=["tanh"])
 

@@ -54,6 +54,16 @@ def test_off_and_a_users_own_cache_are_respected(tmp_path):
     assert done.returncode == 0, done.stderr
     assert not ours.exists() or not os.listdir(ours)
     assert os.listdir(theirs)  # JAX's own setting, as the user made it
+    # ...and the user's threshold is theirs too: mlp_xp's own (0) is never forced on it.
+    strict = tmp_path / "strict"
+    done = _run(
+        [*TRAIN, "--quiet"],
+        MLP_XP_COMPILATION_CACHE=str(ours),
+        JAX_COMPILATION_CACHE_DIR=str(strict),
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="1e9",
+    )
+    assert done.returncode == 0, done.stderr
+    assert not strict.exists() or not os.listdir(strict)
 
 
 @needs_jax

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ from mlp_xp.data.builtin import make_bmi
 from mlp_xp.data.fingerprint import fingerprint_array
 from mlp_xp.data.tables import same_data
 from mlp_xp.errors import DivergenceError
-from mlp_xp.estimators.provenance import segment_recorder, with_segment
+from mlp_xp.estimators.provenance import new_record, with_segment
 from mlp_xp.files import read_container
 
 # The package re-exports the CLI's fingerprint() function under this module's name.
@@ -371,20 +370,11 @@ def test_the_cli_saves_provenance_of_a_diverged_run(tmp_path, capsys):
     assert backend in meta["provenance"]["segments"][0]["environment"]["versions"]
 
 
-EARLIER = {"data": {"rows": 3}, "segments": [{"start_epoch": 0}]}
-
-
-@pytest.mark.parametrize("earlier", [None, EARLIER])
-def test_segment_recorder_records_what_with_segment_does(earlier: dict[str, Any] | None) -> None:
-    # The loop records its segment every epoch; the recorder builds the record's
-    # fixed part once, and each record equals with_segment's.
+def test_a_new_record_owns_its_copy_of_the_data_fingerprint():
+    # fit builds the record's fixed part once (new_record) and appends each epoch's
+    # segment to it with with_segment; that is what with_segment(None, ...) gives.
     segment = {"data": {"rows": 5, "columns": ["a", "b"]}, "start_epoch": 1}
-    record = segment_recorder(earlier, segment)
-    for epoch in (2, 3):
-        got = record(end_epoch=epoch, steps=4 * epoch)
-        assert got == with_segment(earlier, {**segment, "end_epoch": epoch, "steps": 4 * epoch})
-        assert got["segments"][-1]["end_epoch"] == epoch
-    if earlier is None:
-        # A new record owns its copy of the data's fingerprint.
-        segment["data"]["columns"].append("c")
-        assert record(end_epoch=4, steps=16)["data"]["columns"] == ["a", "b"]
+    base = new_record(segment)
+    assert with_segment(base, segment) == with_segment(None, segment)
+    segment["data"]["columns"].append("c")
+    assert with_segment(base, segment)["data"]["columns"] == ["a", "b"]

@@ -384,7 +384,7 @@ class Adapter:
 
     def index_array(self, xp: Namespace, device: Device, order: np.ndarray) -> Array:
         """A host integer array of row numbers, moved once to where the rows are."""
-        return xp.asarray(order, device=device)
+        return self.from_host(order, xp, device, None)
 
     # ------------------------------------------------------------------ numbers
 

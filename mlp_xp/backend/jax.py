@@ -181,10 +181,6 @@ class JaxAdapter(Adapter):
             host = host.astype(np.dtype(dtype), copy=False)
         return _jax().device_put(host, device)
 
-    def index_array(self, xp: Namespace, device: Device, order: np.ndarray) -> Array:
-        """Row numbers moved by ``jax.device_put`` (int32 without x64, as ``jnp.asarray``)."""
-        return _jax().device_put(order, device)
-
     def numerics(self) -> Numerics:
         """JAX's x64 mode and float32 matmul precision, its jaxlib version and GPU names."""
         jax = _jax()

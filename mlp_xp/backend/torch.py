@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import warnings
 from types import ModuleType
@@ -26,45 +25,6 @@ from .adapter import (
 
 def _torch() -> Any:
     return importlib.import_module("torch")
-
-
-@functools.cache
-def _fast_namespace() -> ModuleType:
-    """A copy of ``array_api_compat.torch`` whose ``vecdot`` takes torch's ``dot`` for vectors.
-
-    compat's ``vecdot`` is written for any shapes: it broadcasts, moves the axis,
-    conjugates and runs a batched matmul, 21 us for two vectors of 1000 float32,
-    against 1.4 us for ``torch.dot``; the squared-error loss calls it once per step,
-    and on the lecture's 2-8-1 network that was a tenth of the step.  For two 1-D
-    tensors of one real floating dtype and equal length, the standard's
-    ``sum(conj(x1) * x2)`` is ``torch.dot``; anything else goes to compat's.
-    Every other function is compat's, so the namespace is the standard's.
-    """
-    torch = _torch()
-    compat = importlib.import_module("array_api_compat.torch")
-    generic_vecdot = compat.vecdot
-    vector_dtypes = (torch.float32, torch.float64)
-
-    def vecdot(x1: Array, x2: Array, /, *, axis: int = -1) -> Array:
-        if (
-            x1.ndim == 1
-            and x2.ndim == 1
-            and axis in (-1, 0)
-            and x1.dtype == x2.dtype
-            and x1.dtype in vector_dtypes
-            and x1.shape == x2.shape
-            and x1.device == x2.device
-        ):
-            return torch.dot(x1, x2)
-        return generic_vecdot(x1, x2, axis=axis)
-
-    vecdot.__doc__ = generic_vecdot.__doc__
-    fast = ModuleType(compat.__name__, compat.__doc__)
-    own = {k: v for k, v in vars(compat).items() if k not in ("__name__", "__doc__")}
-    # The compat module's name is kept, so that compat's helpers (is_torch_namespace)
-    # know this namespace as torch's.
-    fast.__dict__.update(own, vecdot=vecdot)
-    return fast
 
 
 class TorchAdapter(Adapter):
@@ -95,12 +55,7 @@ class TorchAdapter(Adapter):
         return bool(array_api_compat.is_torch_array(x))
 
     def namespace(self) -> Namespace:
-        """array-api-compat's torch namespace, with its hot generic wrappers replaced.
-
-        See :func:`_fast_namespace`: the kernels' ``vecdot`` of two vectors is
-        torch's own ``dot`` there.
-        """
-        return _fast_namespace()
+        return importlib.import_module("array_api_compat.torch")
 
     def parse_device(self, xp: Namespace, device: object, arg: str) -> Device:
         torch = _torch()

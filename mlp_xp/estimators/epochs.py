@@ -38,7 +38,7 @@ from ..training import (
     run_callbacks,
     run_epochs,
 )
-from .provenance import end_segment, ending, segment_recorder, with_segment
+from .provenance import end_segment, ending, new_record, with_segment
 
 STOP_REASONS: tuple[str, ...] = (
     "converged",
@@ -112,7 +112,9 @@ class EpochLoop:
         steps, reason = 0, "max_epochs"
         watch_val = data.X_val is not None
         before = getattr(self, "provenance_", None)
-        record = segment_recorder(before, segment)
+        # The record's fixed part, made once: a new record's deep copy of the data's
+        # fingerprint, every epoch, was 65 us of the lecture network's 0.45 ms epoch.
+        base = before or new_record(segment)
         try:
             for epoch in run_epochs(
                 placement,
@@ -130,7 +132,9 @@ class EpochLoop:
                 steps += epoch.steps
                 # A checkpoint saved by a callback (the command line's periodic one)
                 # records this segment so far, as an interrupted one would be.
-                self.provenance_ = record(end_epoch=self.n_epochs_, steps=steps)
+                self.provenance_ = with_segment(
+                    base, {**segment, "end_epoch": self.n_epochs_, "steps": steps}
+                )
                 # The epoch is handled whole (the stopping rule included) before the
                 # callbacks run: a callback that raises leaves the state an interrupt
                 # in the next epoch would, so that a resume continues exactly.

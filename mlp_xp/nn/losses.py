@@ -72,7 +72,9 @@ def _squared_error_value_and_delta(
     r = y_hat - y
     if isinstance(scale, float):
         flat = xp.reshape(r, (-1,))
-        value = xp.vecdot(flat, flat) * (0.5 * scale)
+        # The standard's 1-D matmul is the inner product: one call everywhere (compat's
+        # torch vecdot, written for any shapes, took 21 us against 1.6 us).
+        value = (flat @ flat) * (0.5 * scale)
         r *= scale  # r is this function's own array: scale it in place
         return value, output.inplace_backward(xp, r, saved)
     rs = r * scale
