@@ -60,3 +60,36 @@ def test_the_kernels_leave_params_and_data_alone(target, host):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(host(X), [[1.0, 2.0], [-1.0, 0.5]])
     np.testing.assert_array_equal(host(Y), [[0.5], [-0.5]])
+
+
+@pytest.mark.parametrize("choice", ["product", "reduction"])
+def test_both_ways_of_summing_rows_give_the_bias_gradients(target, host, monkeypatch, choice):
+    """An adapter's ``column_sums`` picks how rows are summed; both give the column sums.
+
+    The weight gradients do not depend on it, and the bias gradients are the float64
+    column sums of the deltas to within the rounding of a sum of 64 rows.
+    """
+    from mlp_xp.backend import adapter_of, placement
+
+    rng = np.random.default_rng(3)
+    Xh, Yh = rng.standard_normal((64, 2)), rng.standard_normal((64, 1))
+    params = _net(target)
+    X, Y = target.asarray(Xh), target.asarray(Yh)
+    plan = make_plan("tanh")
+    monkeypatch.setattr(placement, "_SUMS_BY_REDUCTION", {})
+    _, theirs = value_and_grad(target.xp, params, X, Y, plan)
+    monkeypatch.setattr(type(adapter_of(X)), "column_sums", choice)
+    monkeypatch.setattr(placement, "_SUMS_BY_REDUCTION", {})
+    assert placement.sums_by_reduction(X) is (choice == "reduction")
+    _, grads = value_and_grad(target.xp, params, X, Y, plan)
+    # The reference: the float64 deltas of the same network, on the host.
+    W0, b0 = (host(a).astype(np.float64) for a in params[0])
+    W1, b1 = (host(a).astype(np.float64) for a in params[1])
+    h = np.tanh(Xh @ W0.T + b0)
+    d1 = (h @ W1.T + b1 - Yh) / len(Xh)
+    d0 = (d1 @ W1) * (1.0 - h**2)
+    tol = 64 * target.eps * (np.abs(d0).sum(axis=0).max() + np.abs(d1).sum())
+    np.testing.assert_allclose(host(grads[1].b), d1.sum(axis=0), rtol=0, atol=tol)
+    np.testing.assert_allclose(host(grads[0].b), d0.sum(axis=0), rtol=0, atol=tol)
+    for mine, other in zip(grads, theirs):
+        np.testing.assert_array_equal(host(mine.W), host(other.W))

@@ -245,6 +245,11 @@ class Adapter:
     libraries are checked only when asked for, see :attr:`slow_steps`."""
     auto_rank: ClassVar[int | None] = None
     """Order of preference of ``backend="auto"`` (lowest first); None: never picked by auto."""
+    column_sums: ClassVar[str] = "product"
+    """How the backward pass sums a batch's rows (the bias gradients): ``"product"``,
+    ``delta.T @ ones``, which BLAS runs several times faster than NumPy's reduction
+    over narrow rows, or ``"reduction"``, ``sum(delta, axis=0)``: one call where each
+    call costs a dispatch (PyTorch eager), instead of a vector of ones and a product."""
 
     _info: BackendInfo | None = None
 

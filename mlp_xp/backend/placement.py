@@ -318,6 +318,23 @@ def device_scope(x: Array) -> contextlib.AbstractContextManager[Any]:
     return adapter_of(x).activate(device_of(x))
 
 
+_SUMS_BY_REDUCTION: dict[type, bool] = {}
+"""Whether an array type's adapter sums rows by reduction, found once per type."""
+
+
+def sums_by_reduction(x: Array) -> bool:
+    """Whether the backward pass sums the rows of ``x``'s library by reduction.
+
+    The adapter's :attr:`Adapter.column_sums`, remembered by ``type(x)``: the
+    kernel asks on every step, and a type belongs to one library.
+    """
+    kind = type(x)
+    found = _SUMS_BY_REDUCTION.get(kind)
+    if found is None:
+        found = _SUMS_BY_REDUCTION[kind] = adapter_of(x).column_sums == "reduction"
+    return found
+
+
 def synchronize(placement: Placement) -> None:
     """Wait until the device has finished all queued work (for timing; no-op on the CPU)."""
     placement.adapter.synchronize(placement.device)

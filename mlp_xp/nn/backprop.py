@@ -5,7 +5,7 @@ With delta_l = dL/dz_l for the batch (rows are samples, already scaled by 1/n
 so that the gradients are batch means), the backward pass computes
 
     dL/dW_l = delta_l.T @ a_{l-1}         (shape (out, in), like W_l)
-    dL/db_l = sum over rows of delta_l  (computed as delta_l.T @ ones)
+    dL/db_l = sum over rows of delta_l  (delta_l.T @ ones, or sum(delta_l, axis=0))
     delta_{l-1} = (delta_l @ W_l) * f'(z_{l-1})
 
 which is the lecture's delta_j = f'(h_j) sum_k delta_k w_jk, written for a batch.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..backend import Array, Namespace
+from ..backend import Array, Namespace, sums_by_reduction
 from .layers import Layer, Params
 from .plan import Plan
 
@@ -98,11 +98,11 @@ def backward(
     count = delta.shape[0] if n is None else n
     grads: list[Layer] = []
     # Column sums as a product with a vector of ones: BLAS does this several times
-    # faster than a reduction over axis 0, which strides across narrow rows.
-    # delta.T @ ones, not ones @ delta: the same matrix-vector product on NumPy (same
-    # bits, same time), and on torch one transpose shared with dW and one mv instead
-    # of unsqueeze, mm and squeeze (PyTorch runs each as a call of its own).
-    ones = xp.ones_like(delta[:, 0])
+    # faster than NumPy's reduction over axis 0, which strides across narrow rows.
+    # delta.T @ ones, not ones @ delta: the same matrix-vector product (same bits,
+    # same time), and one transpose shared with dW.  The adapter may choose the
+    # reduction instead, where every call costs a dispatch (Adapter.column_sums).
+    ones = None if sums_by_reduction(delta) else xp.ones_like(delta[:, 0])
     for i in range(len(params) - 1, -1, -1):
         W = params[i].W
         # delta.T is a view, so matmul takes the transposed operand as is.
@@ -111,7 +111,7 @@ def backward(
         trace.inputs[i] = None
         if alpha:
             gW += W * (alpha / count)
-        grads.append(Layer(gW, delta_t @ ones))
+        grads.append(Layer(gW, xp.sum(delta, axis=0) if ones is None else delta_t @ ones))
         if i:
             # delta @ W is a fresh array, so the activation may scale it in place.
             delta = plan.hidden.inplace_backward(xp, delta @ W, trace.saved[i - 1])
