@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..blocks import block_rows, row_blocks
 from .common import unseen_labels
 
 
@@ -76,10 +77,10 @@ class _BlockwisePredictions:
 
     def predict(self, X: Any) -> Any:
         widest = max(int(self._model.n_features_in_), *map(int, self._model.hidden_layer_sizes))
-        rows = max(1, PREDICT_BLOCK_BYTES // (8 * widest))
-        if not isinstance(X, np.ndarray) or len(X) <= rows:
+        if not isinstance(X, np.ndarray) or len(X) <= block_rows(8 * widest, PREDICT_BLOCK_BYTES):
             return self._model.predict(X)
-        parts = [self._model.predict(X[i : i + rows]) for i in range(0, len(X), rows)]
+        blocks = row_blocks(len(X), 8 * widest, PREDICT_BLOCK_BYTES)
+        parts = [self._model.predict(X[start:stop]) for start, stop in blocks]
         return np.concatenate(parts)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import dtype_name, is_array, is_lazy, lazy_token, to_host
+from ..blocks import row_blocks
 
 BLOCK_BYTES = 8 * 2**20
 """About how many bytes of rows go to the host, and into the hash, at a time."""
@@ -75,11 +76,8 @@ def _numeric(x: Any) -> dict[str, Any]:
     if len(shape) == 0:
         blocks: Any = [_host_block(x, None)]
     else:
-        rows = max(1, BLOCK_BYTES // max(1, _itemsize(name) * width))
-        blocks = (
-            _host_block(x, slice(start, min(start + rows, shape[0])))
-            for start in range(0, shape[0], rows)
-        )
+        spans = row_blocks(shape[0], _itemsize(name) * width, BLOCK_BYTES)
+        blocks = (_host_block(x, slice(start, stop)) for start, stop in spans)
     for block in blocks:
         digest.update(_native(block))
         if summed:

@@ -23,6 +23,7 @@ from typing import IO, Any, NamedTuple
 import numpy as np
 
 from ..backend import is_lazy
+from ..blocks import row_blocks
 from ..seeds import seeded_split
 from .builtin import BMI_FEATURES, DATASETS, load_digits, make_bmi, make_xor
 from .csv_table import DELIMITERS, Reading, lacks_columns, read_csv
@@ -256,10 +257,9 @@ def _not_finite(X: np.ndarray) -> tuple[tuple[int, int] | None, int]:
 
     Checked a block of rows at a time, so that no mask the size of X is made.
     """
-    rows = max(1, BLOCK_BYTES // max(1, X.itemsize * X.shape[1]))
     first, count = None, 0
-    for start in range(0, len(X), rows):
-        bad = np.argwhere(~np.isfinite(X[start : start + rows]))
+    for start, stop in row_blocks(len(X), X.itemsize * X.shape[1], BLOCK_BYTES):
+        bad = np.argwhere(~np.isfinite(X[start:stop]))
         if bad.size:
             count += len(bad)
             if first is None:
@@ -382,9 +382,8 @@ def _partition_rows(
     """Move ``a[train_rows]`` to the front of ``a`` and ``a[test_rows]`` after it, in place."""
     held = a[test_rows]
     n = len(train_rows)
-    rows = max(1, BLOCK_BYTES // max(1, a[:1].nbytes))
-    for start in range(0, n, rows):
-        block = train_rows[start : start + rows]
+    for start, stop in row_blocks(n, a[:1].nbytes, BLOCK_BYTES):
+        block = train_rows[start:stop]
         # The rows are sorted, so block[0] >= start: every row read here is still where
         # it was, and a block is gathered whole before it is written.
         a[start : start + len(block)] = a[block]
@@ -420,8 +419,6 @@ def _float64_sha16(X: Any) -> str:
     if X.ndim == 0:
         return hashlib.sha256(X.astype(np.float64).tobytes()).hexdigest()[:16]
     digest = hashlib.sha256()
-    width = max(1, X[:1].size)
-    rows = max(1, BLOCK_BYTES // (8 * width))
-    for start in range(0, len(X), rows):
-        digest.update(np.ascontiguousarray(X[start : start + rows], dtype=np.float64).tobytes())
+    for start, stop in row_blocks(len(X), 8 * max(1, X[:1].size), BLOCK_BYTES):
+        digest.update(np.ascontiguousarray(X[start:stop], dtype=np.float64).tobytes())
     return digest.hexdigest()[:16]

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import Array, Placement, check_supported, dtype_name, is_array, move, to_host
+from ..blocks import row_blocks
 from ..nn.checks import check_finite
 from .scaling import STATS_BLOCK_BYTES
 
@@ -198,10 +199,9 @@ def check_finite_data(placement: Placement, arg: str, a: Array) -> None:
     # libraries (torch makes an (n, d) float64 copy; NumPy accumulates in place).
     n = int(a.shape[0])
     width = math.prod(int(s) for s in a.shape[1:])
-    rows = max(1, STATS_BLOCK_BYTES // (8 * max(1, width)))
     total: Array = None
-    for start in range(0, n, rows):
-        block = a if rows >= n else a[start : min(start + rows, n), ...]
+    for start, stop in row_blocks(n, 8 * width, STATS_BLOCK_BYTES):
+        block = a if start == 0 and stop == n else a[start:stop, ...]
         part = xp.sum(block, dtype=xp.float64) if wide else xp.sum(block)
         total = part if total is None else total + part
     if total is not None and not bool(xp.isfinite(total)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..backend import Array, Placement, materialize
+from ..blocks import row_blocks
 
 STATS_BLOCK_BYTES = 2**22
 """Rows are summed this many float64 bytes at a time, so no full float64 copy is made."""
@@ -29,12 +30,12 @@ def _column_stats(placement: Placement, a: Array, w: Array | None = None) -> tup
     xp, device = placement.xp, placement.device
     wide = xp.float64 if "float64" in placement.adapter.float_dtypes(device) else a.dtype
     n, width = int(a.shape[0]), int(a.shape[1])
-    rows = n if placement.adapter.lazy else max(1, STATS_BLOCK_BYTES // (8 * max(1, width)))
+    # A lazy backend casts chunk by chunk itself: one block of all the rows.
+    budget = 8 * max(1, width) * max(1, n) if placement.adapter.lazy else STATS_BLOCK_BYTES
 
     def blocks() -> Iterator[tuple[Array, Array | None]]:
         """The rows (and weights) in float64, a block at a time (never all at once)."""
-        for i in range(0, n, rows):
-            stop = min(i + rows, n)
+        for i, stop in row_blocks(n, 8 * width, budget):
             yield (
                 xp.astype(a[i:stop, ...], wide),
                 None if w is None else xp.astype(w[i:stop, ...], wide),

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..backend import Array, Namespace, Placement, materialize, row_index
+from ..blocks import row_blocks
 from ..nn.backprop import forward_output
 from ..nn.layers import Params
 from ..nn.network import value_and_grad
@@ -261,11 +262,10 @@ def validation_loss(
     """
     n = int(X.shape[0])
     width = max(int(X.shape[1]), *(int(layer.W.shape[0]) for layer in params))
-    rows = max(1, VALIDATION_BLOCK_BYTES // (width * (xp.finfo(X.dtype).bits // 8)))
+    row_bytes = width * (xp.finfo(X.dtype).bits // 8)
     total_w = None if W is None else xp.sum(W)
     total: Array = None
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
+    for start, stop in row_blocks(n, row_bytes, VALIDATION_BLOCK_BYTES):
         whole = start == 0 and stop == n
         Xb, Yb = (X, Y) if whole else (X[start:stop, ...], Y[start:stop, ...])
         z, y_hat = forward_output(xp, params, Xb, plan)
