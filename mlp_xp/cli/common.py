@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import BACKEND_CHOICES, HOST_BACKEND, backend_info, resolve, to_host
+from ..backend import BACKEND_CHOICES, FLOAT_DTYPES, HOST_BACKEND, backend_info, resolve, to_host
 from ..data.builtin import DATASETS
-from ..data.tables import DELIMITERS, FILE_DTYPES, STDIN, Dataset, lacks_columns, load_data
+from ..data.tables import DELIMITERS, STDIN, Dataset, lacks_columns, load_data
 from ..estimators import load
 from ..files import read_metadata
 
@@ -255,4 +255,4 @@ def recorded_dtype(model: Any) -> str:
         info = getattr(model, "data_info_", None) or {}
         fingerprint = info.get("fingerprint")
         found = fingerprint.get("dtype") if isinstance(fingerprint, dict) else None
-    return str(found) if found in FILE_DTYPES else "float64"
+    return str(found) if found in FLOAT_DTYPES else "float64"

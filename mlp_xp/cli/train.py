@@ -31,7 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..backend import Placement, adapters, resolve
 from ..data.fingerprint import fingerprint_array
-from ..data.tables import FILE_DTYPES, STDIN, Dataset, choose_task, partition, same_data, split
+from ..data.tables import STDIN, Dataset, choose_task, partition, same_data, split
 from ..errors import DivergenceError
 from ..estimators import MLPClassifier, MLPRegressor
 from .common import (
@@ -102,7 +102,6 @@ def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
     chosen = chosen_adapter(args)
     lazy = chosen is not None and chosen.reads_lazy_sources
     dtype = args.dtype if checkpoint is None else recorded_dtype(checkpoint)
-    dtype = dtype if dtype in FILE_DTYPES else "float64"  # the estimator refuses others
     return read_data(args.data, args.target, lazy=lazy, table=table_options(args), dtype=dtype)
 
 

@@ -22,7 +22,7 @@ from typing import IO, Any, NamedTuple
 
 import numpy as np
 
-from ..backend import is_lazy
+from ..backend import FLOAT_DTYPES, is_lazy
 from ..blocks import row_blocks
 from ..seeds import seeded_split
 from .builtin import BMI_FEATURES, DATASETS, load_digits, make_bmi, make_xor
@@ -31,7 +31,6 @@ from .fingerprint import fingerprint_array
 
 __all__ = [
     "DELIMITERS",
-    "FILE_DTYPES",
     "MAX_CLASSES",
     "STDIN",
     "TASKS",
@@ -46,8 +45,6 @@ __all__ = [
     "split",
 ]
 
-FILE_DTYPES: tuple[str, ...] = ("float64", "float32")
-"""The dtypes a file's features may be read in."""
 TASKS: tuple[str, ...] = ("auto", "regression", "classification")
 STDIN = "-"
 """The ``source`` that reads a CSV (or ``.npz``) file from standard input."""
@@ -123,8 +120,8 @@ def load_data(
         it, an ``.npz`` file's X is cast to it (kept as it is when already so).
         Built-in data sets are float64 whatever it is.
     """
-    if dtype not in FILE_DTYPES:
-        msg = f"dtype must be one of {', '.join(FILE_DTYPES)}, got {dtype!r}"
+    if dtype not in FLOAT_DTYPES:
+        msg = f"dtype must be one of {', '.join(FLOAT_DTYPES)}, got {dtype!r}"
         raise ValueError(msg)
     how = Reading(target, need_target, delimiter, encoding, features, tuple(keep), dtype)
     if source == STDIN:
