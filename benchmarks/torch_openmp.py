@@ -3,11 +3,12 @@
 The benchmark's process sets ``OMP_WAIT_POLICY=PASSIVE`` so that PyTorch's
 spinning OpenMP threads do not take a core from NumPy's BLAS in the interleaved
 rounds.  PASSIVE puts the threads to sleep after every parallel region, and MKL
-pays a wake-up for each: measured with ``MKL_VERBOSE``, the same 1000x2 @ 2x8
-SGEMM takes 50-80 us with ``beta=1`` (``torch.addmm``, what the hand-written step
-calls) and 100-135 us with ``beta=0`` (``@``, what the Array API standard offers),
-which zeroes the output in a parallel region of its own first.  With OpenMP's
-default policy both take 10-16 us.  So under PASSIVE, the ratio of mlp_xp on
+pays a wake-up for each.  The same 1000x2 @ 2x8 SGEMM (one MKL call either way,
+by ``MKL_VERBOSE``) takes 50-80 us with ``beta=1`` (``torch.addmm``, what the
+hand-written step calls) and 100-135 us with ``beta=0`` (``@`` or ``addmm(...,
+beta=0)``; ``@`` is what the Array API standard offers), as if zeroing the output
+took a parallel region, and a wake-up, of its own; that was not traced further.
+With OpenMP's default policy both take 10-16 us.  So under PASSIVE, the ratio of mlp_xp on
 torch to hand-written torch measures MKL's wake-ups, not mlp_xp.
 
 This module times that one ratio (``mlp_xp on torch / torch eager+loss``, tiny)
