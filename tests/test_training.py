@@ -37,7 +37,7 @@ def _same(got: np.ndarray | None, want: np.ndarray | None) -> bool:
     return bool(np.array_equal(got, want))
 
 
-# 70 epochs of 50 rows span three blocks of 32 (the first epoch is drawn in line).
+# 70 epochs of 50 rows: the first in line, then blocks of 1, 2, 4, 8, 16, 32 and 7.
 @pytest.mark.parametrize("mode", ["rows", "batches", None])
 def test_orders_are_those_of_drawing_in_line(mode):
     n, batch, epochs = 50, 8, 70
@@ -71,12 +71,12 @@ def test_a_position_replays_with_the_rows_it_was_drawn_for():
     # Trained on 40 rows, resumed on 25 (say, partial_fit on new data): the
     # generator continues where the first run left it.
     rng = np.random.default_rng(9)
-    first = [rng.permutation(40) for _ in range(5)]
+    first = [rng.permutation(40) for _ in range(7)]
     then = [rng.permutation(25) for _ in range(3)]
-    drawn = _drawn(start_position(np.random.default_rng(9)), 40, 8, "rows", 40)[:5]
+    drawn = _drawn(start_position(np.random.default_rng(9)), 40, 8, "rows", 40)[:7]
     assert all(np.array_equal(o, want) for (o, _, _), want in zip(drawn, first, strict=True))
     position = drawn[-1][2]
-    assert position["drawn"] == 4  # the last four came from one block
+    assert position["drawn"] == 3  # the last three came from one block, of epochs 5 to 8
     rest = _drawn(position, 25, 8, "rows", 3)
     assert all(np.array_equal(o, want) for (o, _, _), want in zip(rest, then, strict=True))
     # Resumed without shuffling, then shuffling again: still no order repeats.
@@ -84,6 +84,15 @@ def test_a_position_replays_with_the_rows_it_was_drawn_for():
         _, _, unshuffled = orders.next()
     (again, _, _), *_ = _drawn(unshuffled, 25, 8, "rows", 1)
     np.testing.assert_array_equal(again, then[0])
+
+
+def test_the_blocks_drawn_ahead_grow_from_one_epoch():
+    # The second epoch comes from a block of one, drawn while the first trains, not
+    # from a block of 32 that it would wait for; then 2, 4, ... up to 32 a block.
+    drawn = _drawn(start_position(np.random.default_rng(1)), 30, 8, "rows", 80)
+    counts = [position["drawn"] for _, _, position in drawn]
+    sizes = [1, 2, 4, 8, 16, 32, 16]  # the last: what is left of 80 epochs
+    assert counts == [0] + [k for size in sizes for k in range(1, size + 1)]
 
 
 def test_epoch_loss_is_the_row_weighted_mean_and_overflows_to_inf():

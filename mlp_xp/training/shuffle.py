@@ -72,8 +72,11 @@ class EpochOrders:
 
     Each block costs the training thread a few GIL handoffs, each a context
     switch, so a block holds up to 32 epochs, and at most 2**20 indices unless
-    one epoch has more.  The first epoch is drawn in line; nothing is drawn
-    ahead for batch permutations (a few numbers) or for a single epoch.
+    one epoch has more.  The first epoch is drawn in line, and the blocks grow
+    from one epoch, doubling: each is drawn while the one before it, half its
+    size, trains, so the second epoch does not wait for 32 epochs' draws (a
+    tiny fit's second epoch took 1.5-4.7 ms instead of 0.5 ms).  Nothing is
+    drawn ahead for batch permutations (a few numbers) or for a single epoch.
     """
 
     def __init__(
@@ -89,7 +92,8 @@ class EpochOrders:
         self._n = n_samples
         self._batch_size = batch_size
         self._mode = mode
-        self._block = max(1, min(32, 2**20 // max(1, n_samples)))
+        self._block = 1
+        self._most = max(1, min(32, 2**20 // max(1, n_samples)))
         self._ahead = epochs - 1 if mode == "rows" else 0
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future[tuple[dict[str, Any], np.ndarray]] | None = None
@@ -144,6 +148,7 @@ class EpochOrders:
             # Start drawing the next block while this one (or this epoch) trains.
             count = min(self._block, self._ahead)
             self._ahead -= count
+            self._block = min(2 * self._block, self._most)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="mlp_xp-shuffle")
             self._pending = self._pool.submit(self._draw_block, count)
