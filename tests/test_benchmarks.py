@@ -1,0 +1,53 @@
+"""The benchmark's own logic that decides a target: which process times the torch ratio."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+pytestmark = pytest.mark.skipif(
+    not BENCHMARKS.is_dir(), reason="benchmarks/ is not in this copy (a wheel's tests)"
+)
+
+
+@pytest.fixture
+def torch_openmp(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module("torch_openmp")
+
+
+def test_the_child_runs_only_for_tiny_torch_rows_on_the_cpu_under_our_passive(torch_openmp):
+    wanted = torch_openmp.wanted
+    assert wanted(["tiny", "mnist"], "torch,jax", gpu=False, passive_is_ours=True)
+    assert not wanted(["tiny"], "torch", gpu=False, passive_is_ours=False)  # --omp-default
+    assert not wanted(["tiny"], "torch", gpu=True, passive_is_ours=True)
+    assert not wanted(["mnist"], "torch", gpu=False, passive_is_ours=True)
+    assert not wanted(["tiny"], "jax,sklearn", gpu=False, passive_is_ours=True)
+
+
+def test_the_childs_check_replaces_the_passive_one_which_stays_as_information(torch_openmp):
+    report_module = importlib.import_module("report")
+    what = torch_openmp.WHAT
+    report = report_module.Report({})
+    passive = {"case": "tiny", "dtype": "float32", "what": what, "value": 1.25, "limit": 1.1}
+    other = {"case": "tiny", "dtype": "float32", "what": "mlp_xp / lecture", "value": 0.8}
+    report.checks += [{**passive, "ok": False}, {**other, "limit": 1.0, "ok": True}]
+    child = {
+        "checks": [
+            {"case": "tiny", "dtype": "float32", "what": what, "value": 1.05, "limit": 1.1,
+             "ok": True},
+            {"case": "tiny", "dtype": "float32", "what": "mlp_xp / lecture", "value": 0.9,
+             "limit": 1.0, "ok": True},
+        ]
+    }  # fmt: skip
+    torch_openmp.replace_check(report, child)
+    whats = [c["what"] for c in report.checks]
+    assert whats == ["mlp_xp / lecture", f"{what} (OpenMP default, own process)"]
+    assert report.checks[-1]["value"] == 1.05
+    assert report.checks[-1]["ok"]
+    assert report.extras == [
+        {"case": "tiny", "dtype": "float32", "what": f"{what} under PASSIVE (info)", "value": 1.25}
+    ]
