@@ -292,7 +292,7 @@ def _epoch_body(
         slot = xp.arange(size, dtype=index.dtype, device=placement.device)
 
         def gather(positions: Array) -> tuple[Array, Array, Array | None]:
-            """One batch: its rows of the training rows, standardised (as ``_batches`` does)."""
+            """One batch: its rows of the training rows, standardised (as ``epoch_batches``)."""
             at = positions if rows is None else xp.take(rows, positions, axis=0)
             Xb, Yb = xp.take(X, at, axis=0), xp.take(Y, at, axis=0)
             Wb = None if W is None else xp.take(W, at, axis=0)

@@ -13,14 +13,21 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ..backend import Array, Placement, floating_point_errors_ignored, full_precision, to_host
+from ..backend import (
+    Array,
+    Placement,
+    floating_point_errors_ignored,
+    full_precision,
+    materialize,
+    to_host,
+)
 from ..errors import DivergenceError
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer, State
 from ..nn.plan import Plan
 from .compiled import CompiledEpochs, EpochResult, Layout, compiles
 from .shuffle import EpochOrders
-from .step import Data, epoch_loss, epoch_steps, validation_loss
+from .step import Data, epoch_batches, epoch_loss, train_step, validation_loss
 
 
 class Epoch(NamedTuple):
@@ -115,38 +122,35 @@ def _eager_epoch(
     orders: tuple[Any, Any],
     alpha: float,
 ) -> EpochResult:
-    """One epoch, step by step; its losses (and weight sums, validation loss) stacked."""
+    """One epoch, step by step; its losses (and weight sums, validation loss) stacked.
+
+    The steps of :func:`~mlp_xp.training.step.epoch_steps`, written out here
+    without its generator and its ``Step`` records: on the lecture's 2-8-1
+    network, whose epoch is eight 55 us steps, they cost 10 of the loop's 34 us.
+    """
     xp = placement.xp
     order, batch_order = orders
+    lazy = placement.adapter.lazy
     losses: list[Array] = []
     weights: list[Array] = []
     rows: list[int] = []
-    for step in epoch_steps(
-        placement,
-        params,
-        state,
-        data.X,
-        data.Y,
-        plan=plan,
-        optimizer=optimizer,
-        batch_size=batch_size,
-        order=order,
-        alpha=alpha,
-        batches=batch_order,
-        W=data.W,
-        rows=data.rows,
-        prepare=data.prepare,
+    for Xb, Yb, Wb in epoch_batches(
+        placement, data.X, data.Y, batch_size, order, batch_order, data.W, data.rows, data.prepare
     ):
-        params, state = step.params, step.state
-        losses.append(step.loss)
-        rows.append(step.rows)
-        if step.weight is not None:
-            weights.append(step.weight)
+        params, state, value = train_step(
+            placement, params, state, Xb, Yb, plan, optimizer, alpha, Wb
+        )
+        if lazy:
+            params, state = materialize(placement, (params, state), here=True)
+        losses.append(value)
+        rows.append(int(Xb.shape[0]))
+        if Wb is not None:
+            weights.append(xp.sum(Wb))
     if data.X_val is not None and data.Y_val is not None:
         # No L2 term: the validation loss measures the fit alone.
         losses.append(validation_loss(xp, params, plan, data.X_val, data.Y_val, data.W_val))
     n = len(rows)
-    values = xp.stack([xp.asarray(v) for v in losses[:n] + weights + losses[n:]])
+    values = xp.stack(losses[:n] + weights + losses[n:])
     layout = Layout(data.n_rows, batch_size, n, n, False)
     return EpochResult(params, state, values, layout, None if weights else rows)
 

@@ -112,12 +112,14 @@ def epoch_steps(
     estimators' standardisation), so that no scaled copy of all the data exists.
     """
     xp = placement.xp
-    source = _batches(placement, X, Y, batch_size, order, batches, W, rows, prepare)
+    lazy = placement.adapter.lazy
+    source = epoch_batches(placement, X, Y, batch_size, order, batches, W, rows, prepare)
     for Xb, Yb, Wb in source:
         params, state, value = train_step(
             placement, params, state, Xb, Yb, plan, optimizer, alpha, Wb
         )
-        params, state = materialize(placement, (params, state), here=True)
+        if lazy:
+            params, state = materialize(placement, (params, state), here=True)
         weight = None if Wb is None else xp.sum(Wb)
         yield Step(params, state, value, int(Xb.shape[0]), weight)
 
@@ -175,7 +177,7 @@ GATHER_BYTES = 2**20
 """How many bytes of shuffled rows to gather at a time (about a core's L2 cache)."""
 
 
-def _batches(
+def epoch_batches(
     placement: Placement,
     X: Array,
     Y: Array,
