@@ -61,8 +61,9 @@ BACKENDS = ["numpy", "array_api_strict", "torch"]
 
 
 def _available(backend):
-    if backend not in mlp_xp.available_backends():
-        pytest.skip(f"{backend} is not usable here")
+    info = mlp_xp.available_backends()[backend]
+    if not info.available:
+        pytest.skip(f"{backend}: {info.reason}")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
