@@ -227,8 +227,7 @@ class Adapter:
     install_hint: ClassVar[str] = ""
     """How to install it, for the "not installed" reason."""
     lazy: ClassVar[bool] = False
-    """Records a task graph instead of computing; steps are computed by :meth:`materialize`,
-    which the epoch loops call after each step only where this is True."""
+    """Records a task graph instead of computing; steps are computed by :meth:`materialize`."""
     slow_steps: ClassVar[str] = ""
     """Why a long step-by-step loop is slow here (lazy backends); empty when it is not."""
     default_shuffle: ClassVar[str] = "rows"

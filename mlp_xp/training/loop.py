@@ -125,12 +125,12 @@ def _eager_epoch(
     """One epoch, step by step; its losses (and weight sums, validation loss) stacked.
 
     The steps of :func:`~mlp_xp.training.step.epoch_steps`, written out here
-    without its generator and its ``Step`` records: on the lecture's 2-8-1
-    network, whose epoch is eight 55 us steps, they cost 10 of the loop's 34 us.
+    without its generator and its ``Step`` records, which weigh on a small
+    network's epoch of a few 50 us steps (``benchmarks/loop_cost.py`` times
+    the loop alone).
     """
     xp = placement.xp
     order, batch_order = orders
-    lazy = placement.adapter.lazy
     losses: list[Array] = []
     weights: list[Array] = []
     rows: list[int] = []
@@ -140,8 +140,7 @@ def _eager_epoch(
         params, state, value = train_step(
             placement, params, state, Xb, Yb, plan, optimizer, alpha, Wb
         )
-        if lazy:
-            params, state = materialize(placement, (params, state), here=True)
+        params, state = materialize(placement, (params, state), here=True)
         losses.append(value)
         rows.append(int(Xb.shape[0]))
         if Wb is not None:

@@ -112,14 +112,12 @@ def epoch_steps(
     estimators' standardisation), so that no scaled copy of all the data exists.
     """
     xp = placement.xp
-    lazy = placement.adapter.lazy
     source = epoch_batches(placement, X, Y, batch_size, order, batches, W, rows, prepare)
     for Xb, Yb, Wb in source:
         params, state, value = train_step(
             placement, params, state, Xb, Yb, plan, optimizer, alpha, Wb
         )
-        if lazy:
-            params, state = materialize(placement, (params, state), here=True)
+        params, state = materialize(placement, (params, state), here=True)
         weight = None if Wb is None else xp.sum(Wb)
         yield Step(params, state, value, int(Xb.shape[0]), weight)
 
