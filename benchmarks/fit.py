@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
+from typing import Any
 
 import numpy as np
 from cases import CPU, LEARNING_RATE, flops_per_step, make_problem
@@ -21,6 +22,20 @@ FIT_SECONDS = 0.3
 """About how long each timed fit lasts (at least 3 epochs)."""
 
 
+BATCHES = 8
+"""Batches per fit epoch, each of the case's rows."""
+
+
+def fit_data(case: str, dtype: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """The case's problem and the data its fit trains on: ``BATCHES`` noisy copies of its rows."""
+    problem = make_problem(case, dtype)
+    rng = np.random.default_rng(1)
+    rows = problem["n"] * BATCHES
+    X = np.concatenate([problem["X"]] * BATCHES) + rng.normal(size=(rows, 1)).astype(dtype)
+    Y = np.concatenate([problem["Y"]] * BATCHES)
+    return problem, X, Y
+
+
 def measure_fit(case: str, dtype: str, report: Report) -> None:
     """A fit epoch against the sum of its steps: the loop's own overhead.
 
@@ -30,12 +45,9 @@ def measure_fit(case: str, dtype: str, report: Report) -> None:
     shuffled rows, slicing batches, collecting the losses, and the one
     read-back of the epoch.
     """
-    problem = make_problem(case, dtype)
-    n, batches = problem["n"], 8
+    problem, X, Y = fit_data(case, dtype)
+    n, batches = problem["n"], BATCHES
     quick = flops_per_step(problem["sizes"], n) < 1e9
-    rng = np.random.default_rng(1)
-    X = np.concatenate([problem["X"]] * batches) + rng.normal(size=(n * batches, 1)).astype(dtype)
-    Y = np.concatenate([problem["Y"]] * batches)
     sizes = problem["sizes"]
     params = tuple(Layer(W, b) for W, b in problem["params"])
     plan, opt = make_plan("relu", "squared_error"), sgd(LEARNING_RATE)
