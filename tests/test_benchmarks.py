@@ -1,4 +1,4 @@
-"""The benchmark's own logic that decides a target: which process times the torch ratio."""
+"""The benchmarks' own logic: which process times the torch ratio, and the import timer."""
 
 from __future__ import annotations
 
@@ -51,3 +51,16 @@ def test_the_childs_check_replaces_the_passive_one_which_stays_as_information(to
     assert report.extras == [
         {"case": "tiny", "dtype": "float32", "what": f"{what} under PASSIVE (info)", "value": 1.25}
     ]
+
+
+def test_import_cost_times_a_fresh_import_and_names_the_installed_version(monkeypatch):
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import_cost = importlib.import_module("import_cost")
+    seconds = import_cost.import_seconds("json", 1)
+    assert seconds is not None
+    assert seconds >= 0.0
+    assert import_cost.import_seconds("no_such_module_of_mlp_xp", 1) is None
+    assert import_cost.version("numpy") == np.__version__
+    assert import_cost.version("no_such_module_of_mlp_xp") == "-"
