@@ -359,3 +359,32 @@ def test_the_memory_estimate_counts_the_padded_copy_of_small_data():
     moved = 1000 * 4 * 8  # host X is used as it is on NumPy, copied to JAX's device
     assert on["jax"] - on["numpy"] == moved + padded * (4 + 1 + 1) * 8
     assert compiled_module.padding_bytes(10**7, 48, 64) == 0  # too large to pad: no copy
+
+
+@needs_jax
+def test_a_first_fit_and_predict_compile_the_set_up_in_a_few_calls():
+    """Checks, scaling, padding and prediction compile once each, not once per operation.
+
+    Before they ran through ``compiled_call``, the first fit and score of a new
+    shape compiled 49 functions (48 of them single operations); the guard
+    leaves room for the few single operations still eager (reshape, the
+    optimizer's zeros, the inverse scaling).
+    """
+    import jax.monitoring
+
+    events: list[str] = []
+
+    def listen(name: str, _seconds: float, **_: object) -> None:
+        if name == "/jax/core/compile/backend_compile_duration":
+            events.append(name)
+
+    X, y = make_bmi(611, seed=5)  # a shape no other test uses
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = _regressor(alpha=6.5e-4).fit(X, y)
+        model.score(X, y)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert 0 < len(events) <= 20, len(events)

@@ -22,6 +22,7 @@ from .environment import environment_report
 from .placement import (
     Placement,
     check_supported,
+    compiled_call,
     device_name,
     device_of,
     device_scope,
@@ -83,6 +84,7 @@ __all__ = [
     "backend_name_of",
     "cache_compilations",
     "check_supported",
+    "compiled_call",
     "default_cache_dir",
     "default_parity_targets",
     "device_name",

@@ -28,6 +28,7 @@ from ..backend import (
     HOST_BACKEND,
     Array,
     Placement,
+    compiled_call,
     device_name,
     dtype_name,
     float_dtype,
@@ -400,9 +401,10 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         with on_device(placement), full_precision(placement):
             Xd = self._prepare_X(X, placement, self.dtype_)
             self._check_n_features(Xd)
-            if self.x_scaler_ is not None:
-                Xd = self.x_scaler_.transform(Xd)
-            _, out = forward_output(placement.xp, self.params_, Xd, self._plan())
+            scaler = self.x_scaler_
+            stats = None if scaler is None else (scaler.mean, scaler.scale)
+            # One compiled call on JAX, rather than a compilation per operation.
+            out = compiled_call(placement, _output, self.params_, Xd, stats, plan=self._plan())
         return out, where_in
 
     @staticmethod
@@ -457,3 +459,17 @@ def host_weights(sample_weight: Any, n: int) -> np.ndarray | None:
         msg = f"sample_weight has {w.shape[0]} values for {n} samples; they must match"
         raise ValueError(msg)
     return w
+
+
+def _output(
+    placement: Placement,
+    params: Params,
+    X: Array,
+    stats: tuple[Array, Array] | None,
+    *,
+    plan: Plan,
+) -> Array:
+    """The network's output for ``X``, standardised first by ``stats`` (mean, scale) if given."""
+    if stats is not None:
+        X = Scaler(*stats).transform(X)
+    return forward_output(placement.xp, params, X, plan)[1]

@@ -22,7 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import Array, Placement, check_supported, dtype_name, is_array, move, to_host
+from ..backend import (
+    Array,
+    Placement,
+    check_supported,
+    compiled_call,
+    dtype_name,
+    is_array,
+    move,
+    to_host,
+)
 from ..blocks import row_blocks
 from ..nn.checks import check_finite
 from .scaling import STATS_BLOCK_BYTES
@@ -194,6 +203,14 @@ def check_finite_data(placement: Placement, arg: str, a: Array) -> None:
     if placement.adapter.lazy:
         check_finite(xp, arg, a)
         return
+    # One compiled call on JAX, rather than a compilation per operation.
+    if not bool(compiled_call(placement, _sum_is_finite, a)):
+        check_finite(xp, arg, a)
+
+
+def _sum_is_finite(placement: Placement, a: Array) -> Array:
+    """Whether the sum of every value of ``a`` is finite: a 0-d boolean array."""
+    xp = placement.xp
     wide = "float64" in placement.adapter.float_dtypes(placement.device)
     # In blocks of rows: a float64 sum of all of a casts all of a on some
     # libraries (torch makes an (n, d) float64 copy; NumPy accumulates in place).
@@ -204,8 +221,7 @@ def check_finite_data(placement: Placement, arg: str, a: Array) -> None:
         block = a if start == 0 and stop == n else a[start:stop, ...]
         part = xp.sum(block, dtype=xp.float64) if wide else xp.sum(block)
         total = part if total is None else total + part
-    if total is not None and not bool(xp.isfinite(total)):
-        check_finite(xp, arg, a)
+    return xp.asarray(True) if total is None else xp.isfinite(total)
 
 
 def prepare_sample_weight(

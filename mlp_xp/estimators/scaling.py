@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..backend import Array, Placement, materialize
+from ..backend import Array, Placement, compiled_call, materialize
 from ..blocks import row_blocks
 
 STATS_BLOCK_BYTES = 2**22
@@ -56,6 +56,13 @@ def _column_stats(placement: Placement, a: Array, w: Array | None = None) -> tup
     return xp.astype(mean, a.dtype), xp.astype(std, a.dtype)
 
 
+def _mean_and_scale(placement: Placement, a: Array, w: Array | None) -> tuple[Array, Array]:
+    """The column means and the scales that divide them: the std, or 1 where it is 0."""
+    mean, std = _column_stats(placement, a, w)
+    # A constant column has std 0: leave it unscaled rather than divide by 0.
+    return mean, placement.xp.where(std > 0, std, 1.0)
+
+
 class Scaler:
     """Mean and standard deviation of columns, kept on the training device."""
 
@@ -66,10 +73,8 @@ class Scaler:
     @classmethod
     def fit(cls, placement: Placement, a: Array, w: Array | None = None) -> Scaler:
         """The column statistics of ``a``, shape (n_samples, n_columns), weighted by ``w``."""
-        xp = placement.xp
-        mean, std = _column_stats(placement, a, w)
-        # A constant column has std 0: leave it unscaled rather than divide by 0.
-        scale = xp.where(std > 0, std, 1.0)
+        # One compiled call on JAX, rather than a compilation per operation.
+        mean, scale = compiled_call(placement, _mean_and_scale, a, w)
         # Computed once, now: on a lazy backend every step that scales a batch
         # would otherwise recompute them with a pass over all the data.
         mean, scale = materialize(placement, (mean, scale))

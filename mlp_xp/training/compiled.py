@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backend import Array, Placement, dtype_name
+from ..backend import Array, Placement, compiled_call, dtype_name
 from ..nn.layers import Params
 from ..nn.optimizers import (
     Optimizer,
@@ -145,6 +145,10 @@ def _padded(placement: Placement, a: Array | None, rows: int) -> Array | None:
     """``a`` with zero rows appended up to ``rows`` (itself when it has them)."""
     if a is None or a.shape[0] >= rows:
         return a
+    return compiled_call(placement, _zero_rows_appended, a, rows=rows)
+
+
+def _zero_rows_appended(placement: Placement, a: Array, *, rows: int) -> Array:
     xp = placement.xp
     pad = xp.zeros((rows - a.shape[0], *a.shape[1:]), dtype=a.dtype, device=placement.device)
     return xp.concat([a, pad], axis=0)
