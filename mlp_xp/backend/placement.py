@@ -382,8 +382,9 @@ def compiled_call(
     hashable settings the computation depends on.  On a library that traces and
     compiles (``adapter.compiled_epoch()`` is not None: JAX) the set-up work of a
     fit or a prediction, a few dozen small operations, is then one compilation
-    per shape rather than one per operation (each 5-40 ms the first time, even
-    from the persistent cache); elsewhere ``fn`` is called as it is.  ``fn``
+    per shape rather than one per operation (each pays tracing and lowering the
+    first time, even when the persistent cache has it); elsewhere ``fn`` is
+    called as it is.  ``fn``
     must not read values back to the host: it returns arrays, and the caller
     decides on the host.
     """

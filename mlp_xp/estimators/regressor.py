@@ -11,15 +11,13 @@ from ..backend import (
     Array,
     Placement,
     compiled_call,
-    floating_point_errors_ignored,
     is_array,
     move,
     to_host,
 )
-from ..nn.checks import check_finite
 from ..nn.plan import Plan, make_plan
 from .base import _BaseMLP, host_values, host_weights
-from .inputs import host_matrix
+from .inputs import check_finite_data, host_matrix
 from .persistence import persisted
 
 
@@ -116,15 +114,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Y = move(y, placement, dtype)
         if Y.ndim == 1:
             Y = placement.xp.reshape(Y, (-1, 1))
-        varies = first and Y.shape[0] > 1
-        # One compiled call on JAX, rather than a compilation per operation.  The
-        # spread of targets that are not finite (inf - inf) is never looked at.
-        with floating_point_errors_ignored(placement):
-            finite, spread = compiled_call(placement, _finite_and_spread, Y, spread=varies)
-        if not bool(finite):
-            check_finite(placement.xp, "y", Y)  # counts the bad values, and raises
-        if varies:
-            _check_not_constant(Y, spread)
+        check_finite_data(placement, "y", Y)
+        if first and Y.shape[0] > 1:
+            _check_not_constant(placement, Y)
         if not first and Y.shape[1] != self.n_outputs_:
             msg = f"y has {Y.shape[1]} outputs but this model was trained with {self.n_outputs_}"
             raise ValueError(msg)
@@ -184,16 +176,16 @@ def _numeric_targets(y: Any) -> np.ndarray:
     return values
 
 
-def _finite_and_spread(placement: Placement, Y: Array, *, spread: bool) -> tuple[Array, Any]:
-    """Whether every target is finite, and (with ``spread``) the widest column's range."""
+def _spread(placement: Placement, Y: Array) -> Array:
+    """The widest range of a target column: 0 when every target is the same."""
     xp = placement.xp
-    finite = xp.all(xp.isfinite(Y))
-    return finite, xp.max(xp.max(Y, axis=0) - xp.min(Y, axis=0)) if spread else None
+    return xp.max(xp.max(Y, axis=0) - xp.min(Y, axis=0))
 
 
-def _check_not_constant(Y: Array, spread: Array) -> None:
-    """A regression target that never varies (``spread`` 0) is refused: nothing to learn."""
-    if float(to_host(spread)) == 0.0:
+def _check_not_constant(placement: Placement, Y: Array) -> None:
+    """A regression target that never varies is refused: there is nothing to learn."""
+    # One compiled call on JAX, rather than a compilation per operation.
+    if float(to_host(compiled_call(placement, _spread, Y))) == 0.0:
         value = float(to_host(Y[0, 0]))
         msg = (
             f"y is constant (every target is {value:g}): a regressor has nothing to "
