@@ -18,7 +18,6 @@ from ..backend import (
     Placement,
     floating_point_errors_ignored,
     full_precision,
-    materialize,
     to_host,
 )
 from ..errors import DivergenceError
@@ -131,6 +130,7 @@ def _eager_epoch(
     """
     xp = placement.xp
     order, batch_order = orders
+    settle = placement.adapter.materialize  # looked up once an epoch, called every step
     losses: list[Array] = []
     weights: list[Array] = []
     rows: list[int] = []
@@ -140,7 +140,7 @@ def _eager_epoch(
         params, state, value = train_step(
             placement, params, state, Xb, Yb, plan, optimizer, alpha, Wb
         )
-        params, state = materialize(placement, (params, state), here=True)
+        params, state = settle((params, state), here=True)
         losses.append(value)
         rows.append(int(Xb.shape[0]))
         if Wb is not None:
