@@ -156,6 +156,33 @@ def _params(config: pytest.Config, dtypes: tuple[str, ...]) -> list[Any]:
     return out
 
 
+def _backend_of(item: pytest.Item) -> str | None:
+    """The backend a parametrised test runs on: its ``target``, or a ``backend``/``where`` name."""
+    params = getattr(item, "callspec", None)
+    if params is None:
+        return None
+    for name in ("target", "target64"):
+        if name in params.params:
+            return str(params.params[name].backend)
+    for name in ("backend", "where"):
+        value = params.params.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.slow_on("jax")`` marks a test slow on those backends only.
+
+    A test is slow when it takes more than about 5 s on 2 cores; on the other
+    backends it stays in the quick run, so that run still covers every backend.
+    """
+    for item in items:
+        marker = item.get_closest_marker("slow_on")
+        if marker is not None and _backend_of(item) in marker.args:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target" in metafunc.fixturenames:
         metafunc.parametrize("target", _params(metafunc.config, DTYPES))

@@ -51,6 +51,7 @@ def test_train_with_no_arguments_trains_the_lecture_example(capsys):
     assert r2 >= 0.999
 
 
+@pytest.mark.slow
 def test_console_script_runs_in_a_subprocess():
     result = subprocess.run(
         [sys.executable, "-m", "mlp_xp.cli", "info"], capture_output=True, text=True, check=False

@@ -208,6 +208,7 @@ def test_a_second_fit_and_a_changing_learning_rate_do_not_compile_again():
     assert again.n_epochs_ == 6
 
 
+@pytest.mark.slow
 @needs_jax
 def test_grid_search_with_five_folds_compiles_at_most_twice():
     from sklearn.model_selection import GridSearchCV
@@ -247,6 +248,7 @@ def test_a_classifier_with_class_weights_and_early_stopping_trains_compiled():
     assert on_jax.stop_reason_ == on_numpy.stop_reason_
 
 
+@pytest.mark.slow
 @needs_jax
 def test_parity_reports_jax_compiled_beside_jax_eager():
     report = mlp_xp.parity.check(backends="jax", steps=25, optimizer="adam")

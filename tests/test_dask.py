@@ -71,6 +71,7 @@ def worker_pids(client: Any) -> dict[str, int]:
 # ---------------------------------------------------------------------- 1. parity
 
 
+@pytest.mark.slow
 def test_two_worker_cluster_matches_numpy_float64(client):
     X, y = regression_data()
     settings = dict(
@@ -153,6 +154,7 @@ def test_host_data_is_cut_into_one_chunk_per_worker_per_batch(client):
 # ---------------------------------------------------------------------- 2. fault
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_training_matches_the_uninterrupted_run(client):
     client.wait_for_workers(2, timeout=60)
     X, y = regression_data(n=4000, seed=1)
@@ -335,6 +337,7 @@ def _write_sources(root: Any, X: np.ndarray, y: np.ndarray, rows: int) -> dict[s
     return paths
 
 
+@pytest.mark.slow
 def test_every_lazy_source_trains_to_the_same_weights(tmp_path):
     X, y = regression_data(n=1200, d=3, seed=2)
     paths = _write_sources(tmp_path, X, y, rows=200)
@@ -391,6 +394,7 @@ def test_checkpoints_move_between_dask_and_numpy(tmp_path, trained_on, loaded_on
     )
 
 
+@pytest.mark.slow
 def test_cli_trains_bmi_on_a_local_cluster(capsys):
     code = main(
         [
@@ -404,6 +408,7 @@ def test_cli_trains_bmi_on_a_local_cluster(capsys):
     assert "2 epochs" in out
 
 
+@pytest.mark.slow
 def test_cli_trains_on_a_data_set_directory(tmp_path, capsys):
     X, y = regression_data(n=800, d=3)
     np.save(tmp_path / "X.npy", X)

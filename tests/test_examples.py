@@ -28,6 +28,7 @@ def test_perceptron_sigmoid(capsys):
     assert accuracy > 0.95
 
 
+@pytest.mark.slow_on("array_api_strict")
 @pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
 def test_xor_needs_a_nonlinearity(capsys, backend):
     scores = _main("xor.py")(["--backend", backend, "--epochs", "200"])

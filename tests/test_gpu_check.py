@@ -132,6 +132,7 @@ def test_stage_timeouts_add_up_to_under_300_seconds():
         assert int(found.group(1)) == limits[name], name
 
 
+@pytest.mark.slow
 def test_without_a_gpu_it_exits_3_within_seconds_and_says_why(tmp_path):
     if _gpu_here():
         pytest.skip("this machine has a usable GPU")
@@ -157,6 +158,7 @@ def test_forced_unusable_exits_3(tmp_path):
     assert "forced unusable" in (out / "summary.md").read_text().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_forced_usable_every_stage_reports_and_the_details_come_back(tmp_path):
     if _gpu_here():
         pytest.skip("this machine has a usable GPU: the stages would pass, slowly")
@@ -190,6 +192,7 @@ def test_the_repros_compile():
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_the_repros_report_every_check_without_a_gpu():
     if _gpu_here():
         pytest.skip("this machine has a usable GPU")
@@ -217,6 +220,7 @@ def test_the_repros_report_every_check_without_a_gpu():
     assert done.returncode == 1  # a GPU check failed
 
 
+@pytest.mark.slow
 def test_the_smoke_test_reports_every_part_without_a_gpu(tmp_path):
     if _gpu_here():
         pytest.skip("this machine has a usable GPU")

@@ -209,6 +209,7 @@ def test_torch_devices_other_than_cpu_and_cuda_are_refused():
             backend.resolve("torch", device)
 
 
+@pytest.mark.slow
 def test_the_benchmarks_environment_reads_every_flag_without_a_warning():
     """It is the library's report, read guarded: torch >= 2.9 warns on its legacy TF32 flags."""
     root = __import__("pathlib").Path(__file__).resolve().parents[1]

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 def test_float64_without_x64_is_refused_with_the_fix():
     code = (
         "import numpy as np, mlp_xp\n"
@@ -40,6 +41,7 @@ def test_float64_without_x64_is_refused_with_the_fix():
     assert "float64" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_jax_model_trains_saves_and_loads_on_numpy_and_back(tmp_path):
     X, y = make_bmi(600, seed=1)
     model = MLPRegressor((8,), epochs=8, batch_size=64, learning_rate=0.01, backend="jax")
@@ -57,6 +59,7 @@ def test_a_jax_model_trains_saves_and_loads_on_numpy_and_back(tmp_path):
     assert report.passed, report.format()
 
 
+@pytest.mark.slow
 def test_parity_numpy_and_jax_in_both_dtypes():
     report = parity.check(backends="numpy,jax", steps=20)
     assert {(r.backend, r.dtype) for r in report.rows} >= {("jax", "float32"), ("jax", "float64")}

@@ -39,6 +39,7 @@ def test_a_precision_the_user_chose_is_kept_and_reported():
     assert adapter.reduced_precision(unset, {}) == []  # mlp_xp's own scope applies
 
 
+@pytest.mark.slow
 @needs_jax
 def test_fit_and_predict_compute_in_the_scope(monkeypatch):
     placement = resolve("jax", "cpu")

@@ -11,6 +11,7 @@ from mlp_xp import MLPClassifier, MLPRegressor
 from mlp_xp.backend import estimate_fit_bytes
 
 
+@pytest.mark.slow
 def test_fit_on_numpy_holds_less_than_one_extra_copy_of_the_data():
     # 400,000 x 64 float32 = 98 MiB; scaling, early stopping and shuffling all on.
     X = np.random.default_rng(0).normal(size=(400_000, 64)).astype(np.float32)

@@ -152,6 +152,7 @@ def _reference(network: str, optimizer: str) -> tuple[list[np.ndarray], list[flo
     return _REFERENCES[key]
 
 
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 @pytest.mark.parametrize("network", sorted(NETWORKS))
 def test_trajectory_matches_the_reference(target, network, optimizer):
@@ -159,6 +160,7 @@ def test_trajectory_matches_the_reference(target, network, optimizer):
     _check_trajectory(target, network, optimizer, compiled=False)
 
 
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 @pytest.mark.parametrize("network", sorted(NETWORKS))
 def test_a_compiled_trajectory_matches_the_reference(target, network, optimizer):

@@ -215,6 +215,7 @@ def test_environment_lists_versions_and_precision_modes():
         assert "torch.backends.cuda.matmul.allow_tf32" in env["settings"]
 
 
+@pytest.mark.slow
 def test_environment_reports_tf32_switched_on():
     # In a process of its own: CuPy fixes its float32 matmul mode from CUPY_TF32 at the
     # first read, and would keep TF32 for every later test of this run.

@@ -25,6 +25,7 @@ def _check(target, a):
     assert device_of(a) == target.device
 
 
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize(("activation", "loss", "output"), CASES)
 def test_every_output_keeps_namespace_dtype_and_device(target, activation, loss, output):
     host_params, X, Y = ref.random_problem((4, 6, 5, 3), 11, loss, 4)

@@ -34,6 +34,7 @@ def _available(backend: str) -> None:
         pytest.skip(f"{backend}: {info.reason}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_digits_accuracy(capsys, backend):
     pytest.importorskip("sklearn", reason="digits needs scikit-learn: pip install scikit-learn")
@@ -48,6 +49,7 @@ def test_digits_accuracy(capsys, backend):
     assert abs(accuracy - numpy_accuracy) <= 1 / 449 + 1e-12  # at most one of 449 samples
 
 
+@pytest.mark.slow_on("array_api_strict")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bmi_r2(capsys, backend):
     _available(backend)

@@ -150,6 +150,7 @@ def _epoch(target, order, batch_size, permuted=None):
     ]
 
 
+@pytest.mark.slow_on("jax")
 @pytest.mark.parametrize("batch_size", [4, 10, 37])
 def test_gathering_a_few_batches_at_a_time_trains_on_the_same_batches(
     target, batch_size, monkeypatch

@@ -48,6 +48,7 @@ def _regressor(**kw):
     return MLPRegressor(**settings)
 
 
+@pytest.mark.slow_on("dask")
 @pytest.mark.parametrize("where", BACKENDS)
 def test_a_model_trained_on_any_backend_verifies(where):
     X, y = _data()
@@ -61,6 +62,7 @@ def test_a_model_trained_on_any_backend_verifies(where):
     assert json.loads(report.to_json())["passed"] is True
 
 
+@pytest.mark.slow_on("dask")
 @pytest.mark.parametrize("where", BACKENDS)
 def test_a_planted_weight_change_fails_and_says_where(where):
     X, y = _data()
@@ -222,6 +224,7 @@ def test_every_optimizer_l2_and_scaling_verify(settings):
     assert report.verdict.deviation.weights == 0.0
 
 
+@pytest.mark.slow
 def test_a_dask_model_on_lazy_data_is_replayed_on_dask():
     if not backend.backend_info("dask").available:
         pytest.skip("dask is not installed")

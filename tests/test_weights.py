@@ -58,6 +58,7 @@ def _limit(target, model, n):
     return tolerance(target.dtype_name, steps=steps, depth=2, width=max(6, n))
 
 
+@pytest.mark.slow_on("jax")
 def test_integer_weights_equal_repeated_rows(target):
     X, y, w = _data()
     weighted = MLPRegressor(**_full_batch(target)).fit(
@@ -75,6 +76,7 @@ def test_integer_weights_equal_repeated_rows(target):
     )
 
 
+@pytest.mark.slow_on("jax")
 def test_zero_weights_equal_dropped_rows(target):
     X, y, _ = _data()
     w = np.ones(len(y))
