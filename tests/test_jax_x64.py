@@ -1,0 +1,83 @@
+"""JAX without x64 mode: parity skips float64 and runs the rest.
+
+The suite switches x64 on (conftest.py).  Everything mlp_xp knows of it comes
+from the JAX adapter's ``float_dtypes``, so the ``no_x64`` fixture patches that
+capability away: that is a process without ``JAX_ENABLE_X64`` as mlp_xp sees it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mlp_xp import backend
+from mlp_xp.cli import main
+
+pytestmark = pytest.mark.skipif(
+    not backend.backend_info("jax").available, reason="jax is not installed (mlp_xp[jax])"
+)
+
+FIX = "JAX_ENABLE_X64=1"
+
+
+@pytest.fixture
+def no_x64(monkeypatch):
+    """JAX as a shell without ``JAX_ENABLE_X64`` has it: float32 only."""
+    monkeypatch.setattr(backend.adapter("jax"), "float_dtypes", lambda device: ("float32",))
+
+
+# --------------------------------------------------------------------------- parity
+
+
+def test_parity_skips_jax_float64_and_runs_the_rest(no_x64, capsys, tmp_path):
+    # float64 alone: NumPy runs, JAX is skipped with the fix, and nothing compiles.
+    report = tmp_path / "parity.json"
+    argv = ["parity", "--backends", "numpy,jax", "--dtype", "float64", "--steps", "3"]
+    assert main([*argv, "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    skipped = out.split("skipped:")[1]
+    assert "jax:cpu float64: dtype='float64' is not available on jax here" in skipped
+    assert FIX in skipped
+    data = json.loads(report.read_text())
+    assert [(row["backend"], row["dtype"]) for row in data["rows"]] == [("numpy", "float64")]
+    assert [(s["backend"], s["dtype"]) for s in data["skipped"]] == [("jax", "float64")]
+    assert data["passed"]
+
+
+@pytest.mark.slow
+def test_parity_runs_jax_float32_beside_the_skipped_float64(no_x64, capsys, tmp_path):
+    report = tmp_path / "parity.json"
+    argv = ["parity", "--backends", "numpy,jax", "--steps", "3", "--json", str(report)]
+    assert main(argv) == 0
+    assert "jax:cpu float64: dtype='float64'" in capsys.readouterr().out
+    data = json.loads(report.read_text())
+    ran = {(row["backend"], row["dtype"]) for row in data["rows"]}
+    assert ran == {
+        ("numpy", "float32"),
+        ("numpy", "float64"),
+        ("jax", "float32"),
+        ("jax compiled", "float32"),
+    }
+    assert [(s["backend"], s["dtype"]) for s in data["skipped"]] == [("jax", "float64")]
+
+
+def test_parity_on_the_users_data_skips_jax_float64_too(no_x64, capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    table = tmp_path / "table.csv"
+    rows = [",".join(f"{v:.6f}" for v in (*x, x.sum())) for x in X]
+    table.write_text("a,b,c,y\n" + "\n".join(rows) + "\n")
+    argv = ["parity", "--data", str(table), "--backends", "numpy,jax", "--steps", "3"]
+    assert main([*argv, "--dtype", "float64"]) == 0
+    out = capsys.readouterr().out
+    assert "jax:cpu float64: dtype='float64' is not available" in out
+    assert "pass: all 1 runs agree" in out
+
+
+def test_parity_with_only_jax_float64_lists_the_skip_and_exits_2(no_x64, capsys):
+    assert main(["parity", "--backends", "jax", "--dtype", "float64", "--steps", "3"]) == 2
+    captured = capsys.readouterr()
+    assert "jax:cpu float64" in captured.out
+    assert "could run here" in captured.err
