@@ -1,4 +1,4 @@
-"""JAX without x64 mode: parity skips float64 and runs the rest.
+"""JAX without x64 mode: parity skips float64 and runs the rest, float64 models still load.
 
 The suite switches x64 on (conftest.py).  Everything mlp_xp knows of it comes
 from the JAX adapter's ``float_dtypes``, so the ``no_x64`` fixture patches that
@@ -8,10 +8,12 @@ capability away: that is a process without ``JAX_ENABLE_X64`` as mlp_xp sees it.
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 
+import mlp_xp
 from mlp_xp import backend
 from mlp_xp.cli import main
 
@@ -26,6 +28,17 @@ FIX = "JAX_ENABLE_X64=1"
 def no_x64(monkeypatch):
     """JAX as a shell without ``JAX_ENABLE_X64`` has it: float32 only."""
     monkeypatch.setattr(backend.adapter("jax"), "float_dtypes", lambda device: ("float32",))
+
+
+@pytest.fixture(scope="module")
+def model64(tmp_path_factory):
+    """A float64 JAX classifier trained by ``mlp-xp train`` on xor (the suite has x64 on)."""
+    path = tmp_path_factory.mktemp("x64") / "xor64.safetensors"
+    argv = ["train", "--data", "xor", "--backend", "jax", "--dtype", "float64"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 3 epochs run out: no news here
+        assert main([*argv, "--epochs", "3", "--quiet", "--out", str(path)]) == 0
+    return path
 
 
 # --------------------------------------------------------------------------- parity
@@ -81,3 +94,52 @@ def test_parity_with_only_jax_float64_lists_the_skip_and_exits_2(no_x64, capsys)
     captured = capsys.readouterr()
     assert "jax:cpu float64" in captured.out
     assert "could run here" in captured.err
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_a_float64_jax_model_loads_on_numpy_with_a_note(no_x64, model64):
+    with pytest.warns(
+        mlp_xp.PlacementWarning,
+        match=rf"trained on jax cpu in float64.*{FIX}.*loaded on numpy cpu instead",
+    ):
+        model = mlp_xp.load(model64)
+    assert (model.backend_, model.dtype_) == ("numpy", "float64")
+    X = np.array([[0.0, 1.0], [1.0, 1.0]])
+    assert np.asarray(model.predict_proba(X)).dtype == np.float64
+
+
+def test_a_float64_model_asked_onto_jax_is_refused_with_the_fix(no_x64, model64):
+    with pytest.raises(mlp_xp.BackendUnavailableError, match=FIX) as caught:
+        mlp_xp.load(model64, backend="jax")
+    assert "corrupted" not in str(caught.value)
+    assert "cannot load this float64 model on jax" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["predict", "{model}", "--data", "xor"],
+        ["evaluate", "{model}", "--data", "xor"],
+        ["verify", "{model}", "--data", "xor", "--against", "numpy"],
+    ],
+    ids=["predict", "evaluate", "verify-against-numpy"],
+)
+def test_the_command_line_uses_a_float64_jax_model_on_numpy(no_x64, model64, capsys, command):
+    assert main([part.format(model=model64) for part in command]) == 0
+    err = capsys.readouterr().err
+    assert "corrupted" not in err
+    notes = [line for line in err.splitlines() if line.startswith("mlp-xp: note:")]
+    assert len(notes) == 1, err
+    assert "loaded on numpy cpu instead" in notes[0]
+    assert FIX in notes[0]
+
+
+def test_the_command_line_refuses_backend_jax_for_it_naming_the_fix(no_x64, model64, capsys):
+    assert main(["predict", str(model64), "--data", "xor", "--backend", "jax"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("mlp-xp: error: --backend jax: cannot load this float64 model")
+    assert FIX in err[0]
+    assert "corrupted" not in err[0]
