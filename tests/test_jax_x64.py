@@ -3,11 +3,15 @@
 The suite switches x64 on (conftest.py).  Everything mlp_xp knows of it comes
 from the JAX adapter's ``float_dtypes``, so the ``no_x64`` fixture patches that
 capability away: that is a process without ``JAX_ENABLE_X64`` as mlp_xp sees it.
+One slow test checks the same in a fresh process where JAX really lacks x64.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -143,3 +147,41 @@ def test_the_command_line_refuses_backend_jax_for_it_naming_the_fix(no_x64, mode
     assert err[0].startswith("mlp-xp: error: --backend jax: cannot load this float64 model")
     assert FIX in err[0]
     assert "corrupted" not in err[0]
+
+
+# --------------------------------------------------------------------------- a real process
+
+
+@pytest.mark.slow
+def test_a_process_without_x64_runs_parity_loads_float64_and_fits_float32(model64, tmp_path):
+    script = (
+        "import warnings, numpy as np, mlp_xp\n"
+        "from mlp_xp.cli import main\n"
+        "import jax\n"
+        "assert not jax.config.jax_enable_x64\n"
+        "print('parity', main(['parity', '--backends', 'numpy,jax', '--steps', '3']))\n"
+        f"print('predict', main(['predict', {str(model64)!r}, '--data', 'xor']))\n"
+        "X = np.random.default_rng(0).normal(size=(20, 2))\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    m = mlp_xp.MLPRegressor((3,), epochs=1, backend='jax').fit(X, X.sum(1))\n"
+        "kinds = [w.category.__name__ for w in caught]\n"
+        "print('fit', m.dtype_, kinds.count('PrecisionWarning'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "jax:cpu float64: dtype='float64' is not available on jax here" in out
+    assert "parity 0" in out
+    assert "predict 0" in out
+    assert "fit float32 1" in out
+    assert "loaded on numpy cpu instead" in result.stderr
+    assert "corrupted" not in result.stderr
