@@ -9,7 +9,7 @@ from .backend import (
     to_backend,
     to_host,
 )
-from .errors import DivergenceError, NotFittedError, PlacementWarning
+from .errors import DivergenceError, NotFittedError, PlacementWarning, PrecisionWarning
 from .estimators import MLPClassifier, MLPRegressor, load
 from .nn.init import init_params
 from .nn.layers import Layer, Params
@@ -30,6 +30,7 @@ __all__ = [
     "Optimizer",
     "Params",
     "PlacementWarning",
+    "PrecisionWarning",
     "VerifyReport",
     "__version__",
     "adam",

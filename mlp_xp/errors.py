@@ -25,3 +25,12 @@ class PlacementWarning(UserWarning):
     cannot be used here, and where it went instead; the command line prints it
     as one ``note:`` line.
     """
+
+
+class PrecisionWarning(UserWarning):
+    """A fit trains in a narrower float dtype than its input's, because the backend lacks it.
+
+    With ``dtype=None`` the estimators train in X's float dtype; where the
+    backend cannot compute in it (JAX's float64 without x64 mode) they train in
+    its widest float dtype instead, as JAX itself does, and warn once per fit.
+    """

@@ -27,6 +27,7 @@ from .placement import (
     device_of,
     device_scope,
     dtype_name,
+    dtype_unavailable,
     float_dtype,
     floating_point_errors_ignored,
     from_host,
@@ -49,6 +50,7 @@ from .placement import (
     take_rows,
     to_backend,
     to_host,
+    usable_dtype,
 )
 from .registry import (
     BACKEND_CHOICES,
@@ -91,6 +93,7 @@ __all__ = [
     "device_of",
     "device_scope",
     "dtype_name",
+    "dtype_unavailable",
     "environment_report",
     "estimate_fit_bytes",
     "float_dtype",
@@ -116,4 +119,5 @@ __all__ = [
     "take_rows",
     "to_backend",
     "to_host",
+    "usable_dtype",
 ]

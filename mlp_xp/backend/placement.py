@@ -231,6 +231,31 @@ def from_host(a: Any, placement: Placement, dtype: object = None) -> Array:
     return placement.adapter.from_host(np.asarray(a), xp, device, target)
 
 
+def dtype_unavailable(placement: Placement, dtype: Any) -> str:
+    """Why ``placement`` cannot compute in float ``dtype`` here, with the fix; "" when it can.
+
+    JAX's float64 without x64 mode is the case in point.
+    """
+    name = dtype_name(dtype)
+    if name in placement.adapter.float_dtypes(placement.device):
+        return ""
+    fix = placement.adapter.dtype_refusal(name)
+    msg = f"dtype={name!r} is not available on {placement.name} here"
+    return msg + (f"; {fix}" if fix else "")
+
+
+def usable_dtype(placement: Placement, dtype: Any) -> str:
+    """``dtype``'s name where ``placement`` computes in it, else the widest float dtype it has.
+
+    What JAX itself does without x64 mode: float64 becomes float32.
+    """
+    name = dtype_name(dtype)
+    usable = placement.adapter.float_dtypes(placement.device)
+    if name in usable:
+        return name
+    return max(usable, key=lambda d: np.dtype(d).itemsize)
+
+
 def check_dtype(placement: Placement, dtype: Any) -> None:
     """Refuse a float dtype the backend cannot compute in here (JAX's float64 without x64).
 
@@ -239,12 +264,9 @@ def check_dtype(placement: Placement, dtype: Any) -> None:
     TypeError
         Naming the dtype, the backend and the fix.
     """
-    name = dtype_name(dtype)
-    if name not in placement.adapter.float_dtypes(placement.device):
-        fix = placement.adapter.dtype_refusal(name)
-        msg = f"dtype={name!r} is not available on {placement.name} here"
-        msg += f"; {fix}" if fix else ""
-        raise TypeError(msg)
+    why = dtype_unavailable(placement, dtype)
+    if why:
+        raise TypeError(why)
 
 
 def _host(x: Any) -> np.ndarray:

@@ -111,6 +111,20 @@ class TorchAdapter(Adapter):
     def to_host(self, x: Array) -> np.ndarray:
         return np.asarray(x.detach().cpu().numpy())
 
+    def from_host(self, host: np.ndarray, xp: Namespace, device: Device, dtype: Any) -> Array:
+        """A tensor of host data; a read-only array already in ``dtype`` is shared, quietly.
+
+        ``torch.asarray`` shares a CPU array's memory when no cast is needed,
+        and warns once per process when the array is read-only (a pandas
+        DataFrame's values, a memory-mapped ``.npy``).  mlp_xp never writes into
+        its inputs, so sharing is safe, and a copy would double the data.
+        """
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="The given NumPy array is not writable", category=UserWarning
+            )
+            return super().from_host(host, xp, device, dtype)
+
     def numerics(self) -> Numerics:
         """PyTorch's float32 matmul settings, its CUDA version and GPU names."""
         torch = _torch()

@@ -10,7 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import BACKEND_CHOICES, FLOAT_DTYPES, HOST_BACKEND, backend_info, resolve, to_host
+from ..backend import (
+    BACKEND_CHOICES,
+    FLOAT_DTYPES,
+    HOST_BACKEND,
+    BackendUnavailableError,
+    backend_info,
+    resolve,
+    to_host,
+)
 from ..data.builtin import DATASETS
 from ..data.tables import DELIMITERS, STDIN, Dataset, lacks_columns, load_data
 from ..estimators import load
@@ -123,7 +131,12 @@ def load_model(path: str, backend: str | None, device: str | None) -> Any:
     """
     if backend is not None:
         resolve(backend, device)  # refuses an unusable backend, naming what is missing
-        return load(path, backend=backend, device=device)
+        try:
+            return load(path, backend=backend, device=device)
+        except BackendUnavailableError as exc:  # the model's dtype, e.g. float64 on JAX
+            raise UsageError(
+                f"--backend {backend}: {exc}; or leave out --backend to load it where it can run"
+            ) from None
     if device is None:
         return load(path)
     try:

@@ -24,14 +24,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..backend import (
-    FLOAT_DTYPES,
     HOST_BACKEND,
     Array,
     Placement,
     compiled_call,
     device_name,
-    dtype_name,
-    float_dtype,
     from_host,
     full_precision,
     host_placement,
@@ -53,7 +50,13 @@ from ..nn.optimizers import Optimizer
 from ..nn.plan import Plan
 from ..training import check_callbacks, start_position, start_schedule
 from .epochs import EpochLoop
-from .inputs import feature_names, match_columns, prepare_features, prepare_sample_weight
+from .inputs import (
+    feature_names,
+    match_columns,
+    prepare_features,
+    prepare_sample_weight,
+    training_dtype,
+)
 from .memory import check_fit_memory
 from .params import Hyperparameters
 from .persistence import save_model
@@ -139,12 +142,8 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         return None if names is None else [str(n) for n in names]
 
     def _resolve_dtype(self, X: Any, placement: Placement) -> str:
-        if self.dtype is not None:
-            return dtype_name(self.dtype)
-        kind = dtype_name(X.dtype) if hasattr(X, "dtype") else ""
-        if kind in FLOAT_DTYPES:
-            return kind
-        return dtype_name(float_dtype(placement.xp, None, placement.device))
+        """``dtype``, else X's float dtype where the backend has it (:func:`training_dtype`)."""
+        return training_dtype(X, placement, self.dtype)
 
     def _check_n_features(self, Xd: Array) -> None:
         """X has as many features as the model was trained with (resume, predict)."""

@@ -17,22 +17,28 @@ read the way scikit-learn reads it, with one clear message for what cannot be:
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 from typing import Any
 
 import numpy as np
 
 from ..backend import (
+    FLOAT_DTYPES,
     Array,
     Placement,
     check_supported,
     compiled_call,
     dtype_name,
+    dtype_unavailable,
     is_array,
     move,
     to_host,
+    usable_dtype,
 )
 from ..blocks import row_blocks
+from ..errors import PrecisionWarning
 from ..nn.checks import check_finite
 from .scaling import STATS_BLOCK_BYTES
 
@@ -107,6 +113,69 @@ def match_columns(X: Any, known: list[str] | None, who: str) -> Any:
 def is_dataframe(X: Any) -> bool:
     """Whether ``X`` looks like a pandas (or compatible) DataFrame."""
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+
+
+def input_dtype(X: Any) -> str:
+    """The float dtype ``dtype=None`` trains in: X's own, whatever its container.
+
+    float32 and float64 are kept; integers, booleans and other dtypes become
+    float64, as in scikit-learn.  An array of any library gives its dtype; a
+    DataFrame the dtype NumPy makes of its columns (float32 and int64 columns
+    together make float64), and float64 where a column has a pandas extension
+    dtype (read as float64, see :func:`host_matrix`); a list, or anything else
+    without a dtype, the dtype NumPy reads it in.  Nothing is converted for
+    good: unreadable data is refused later, with its own message.
+    """
+    if is_dataframe(X):
+        dtypes = list(X.dtypes)
+        numpy_only = bool(dtypes) and all(isinstance(dt, np.dtype) for dt in dtypes)
+        found = np.result_type(*dtypes).name if numpy_only else "float64"
+    elif hasattr(X, "dtype"):
+        found = dtype_name(X.dtype)
+    else:
+        try:
+            found = np.asarray(X).dtype.name
+        except (TypeError, ValueError):
+            found = "float64"
+    return found if found in FLOAT_DTYPES else "float64"
+
+
+def training_dtype(X: Any, placement: Placement, requested: object) -> str:
+    """The dtype a new fit trains in: ``requested``, else X's float dtype.
+
+    X's float dtype is :func:`input_dtype`'s, whatever the container: integers
+    and booleans become float64, as in scikit-learn.  Where the backend cannot
+    compute in it (JAX's float64 without x64 mode), training uses its widest
+    float dtype instead, as JAX itself does, with one
+    :class:`~mlp_xp.errors.PrecisionWarning`.  A ``requested`` dtype is kept,
+    and refused with the fix when X is moved, if the backend lacks it.
+    """
+    if requested is not None:
+        return dtype_name(requested)
+    wanted = input_dtype(X)
+    chosen = usable_dtype(placement, wanted)
+    if chosen != wanted:
+        msg = (
+            f"X is {wanted}, but {dtype_unavailable(placement, wanted)}; training in "
+            f"{chosen} instead (pass dtype={chosen!r} to say so)"
+        )
+        warnings.warn(msg, PrecisionWarning, stacklevel=_outside_level())
+    return chosen
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _outside_level() -> int:
+    """The ``stacklevel`` pointing our caller's warning at the first line outside mlp_xp.
+
+    fit, partial_fit and the classifier's wrappers reach a warning through
+    different depths of mlp_xp's own calls.
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def host_matrix(X: Any, name: str = "X") -> np.ndarray:

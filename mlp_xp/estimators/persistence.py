@@ -23,10 +23,12 @@ import numpy as np
 
 from .._version import __version__
 from ..backend import (
+    FLOAT_DTYPES,
     BackendUnavailableError,
     Placement,
     backend_info,
     device_name,
+    dtype_unavailable,
     from_host,
     host_placement,
     resolve,
@@ -222,20 +224,36 @@ def _where(meta: dict[str, Any], backend: str | None, device: object) -> Placeme
 
     A model trained on a device this machine lacks (``torch`` ``cuda:0`` on a
     laptop) goes to its backend's default device; one trained on a backend that
-    is not usable here goes to NumPy.  Either way a :class:`PlacementWarning`
-    says so, once.
+    is not usable here, or in a dtype its backend cannot compute in here (JAX's
+    float64 without x64 mode), goes to NumPy.  Either way a
+    :class:`PlacementWarning` says so, once.  A backend asked for that lacks
+    the model's dtype is refused with the fix.
     """
+    dtype = str(meta["dtype"])
+    if dtype not in FLOAT_DTYPES:
+        msg = f"its metadata gives the dtype {dtype!r}, not one of {', '.join(FLOAT_DTYPES)}"
+        raise ValueError(msg)
     if backend is not None:
-        return resolve(backend, device)
+        placement = resolve(backend, device)
+        lacking = dtype_unavailable(placement, dtype)
+        if lacking:
+            msg = f"cannot load this {dtype} model on {placement.name}: {lacking}"
+            raise BackendUnavailableError(msg)
+        return placement
     trained = meta["trained_on"]
     name, where = trained["backend"], f"{trained['backend']} {trained['device']}"
     info = backend_info(name)
     if info.available:
         try:
-            return resolve(name, trained["device"])
+            placement, why = resolve(name, trained["device"]), ""
         except BackendUnavailableError as exc:
-            placement = resolve(name)
-            why = str(exc)
+            placement, why = resolve(name), str(exc)
+        lacking = dtype_unavailable(placement, dtype)
+        if lacking:
+            placement, why = host_placement(), "; ".join(filter(None, (why, lacking)))
+            where += f" in {dtype}"
+        if not why:
+            return placement
     else:
         placement, why = host_placement(), info.reason
     msg = (

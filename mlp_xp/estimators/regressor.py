@@ -64,7 +64,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Standardise X and y with their training mean and standard deviation; the
         statistics are stored in the model, and predictions are in y's units.
     dtype : {"float32", "float64"} or None
-        None keeps X's floating dtype (or the backend's default for other dtypes).
+        None trains in X's float dtype, whatever its container (array of any
+        library, DataFrame, list); integers and booleans become float64, as in
+        scikit-learn.  Where the backend lacks that dtype (JAX's float64
+        without x64 mode) it trains in float32, with a ``PrecisionWarning``.
     backend, device : str or None
         None trains where X lives; "auto" picks a usable GPU, else NumPy.
 

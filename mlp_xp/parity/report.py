@@ -24,6 +24,14 @@ class Skipped:
     backend: str
     device: str
     reason: str
+    dtype: str | None = None
+    """The dtype that cannot run (JAX's float64 without x64); None: no dtype could."""
+
+    @property
+    def label(self) -> str:
+        """``backend:device``, and the dtype when only that dtype was skipped."""
+        where = f"{self.backend}:{self.device}"
+        return where if self.dtype is None else f"{where} {self.dtype}"
 
 
 @dataclass(frozen=True)
@@ -189,7 +197,7 @@ def format_report(report: ParityReport) -> str:
         lines.append("")
         lines.append("skipped:")
         for s in report.skipped:
-            lines.append(f"  {s.backend}:{s.device}: {s.reason}")
+            lines.append(f"  {s.label}: {s.reason}")
     lines.append("")
     lines.extend(_format_environment(report.environment))
     lines.append("")

@@ -30,6 +30,7 @@ from ..backend import (
     Array,
     Placement,
     device_name,
+    dtype_unavailable,
     environment_report,
     from_host,
     full_precision,
@@ -47,7 +48,7 @@ from ..training import after_epoch, epoch_order, epoch_rate, epoch_steps, start_
 from ..training.compiled import compiled_epoch_steps, compiles
 from ..validation import check_name
 from .problems import ParityConfig, Problem, make_problem
-from .report import ParityReport, Row
+from .report import ParityReport, Row, Skipped
 from .targets import choose_targets
 from .user_data import for_data, host_data, problem_from_data
 
@@ -264,6 +265,7 @@ def check(
         here.  A named backend that is installed but cannot run here (CuPy
         without a GPU) raises; one that is not installed is skipped.
     dtypes : sequence of {"float32", "float64"}
+        One a backend lacks here (JAX's float64 without x64) is skipped there, with why.
     **settings
         Fields of :class:`ParityConfig` to change, e.g. ``steps=50``.
 
@@ -289,11 +291,11 @@ def check(
     problem = make_problem(config) if host is None else problem_from_data(*host, config)
 
     reference_place = host_placement()
+    usable = _usable(placements, dtype_list, skipped)
     # A backend that compiles is checked twice: step by step, and in compiled epochs.
     runs = [
         _Run(p, d, trajectory(problem, config, p, d, c), f"{p.name} compiled" if c else None)
-        for p in placements
-        for d in dict.fromkeys(dtype_list)
+        for p, d in usable
         for c in ((False, True) if compiles(p) else (False,))
     ]
     reference = _Run(
@@ -338,6 +340,25 @@ def _zero_loss(loss: str, Y: np.ndarray) -> float:
     if loss == "binary_cross_entropy":
         return math.log(2.0) * Y.shape[1]
     return 0.5 * float(np.mean(np.sum(Y**2, axis=1)))
+
+
+def _usable(
+    placements: Sequence[Placement], dtypes: Sequence[str], skipped: list[Skipped]
+) -> list[tuple[Placement, str]]:
+    """Each placement with each dtype it computes in here; the others go to ``skipped``.
+
+    A backend lacking a dtype (JAX's float64 without x64 mode) is listed as
+    skipped for that dtype, with the reason and the fix, and its other runs go ahead.
+    """
+    usable = []
+    for placement in placements:
+        for dtype in dict.fromkeys(dtypes):
+            why = dtype_unavailable(placement, dtype)
+            if why:
+                skipped.append(Skipped(placement.name, device_name(placement), why, dtype=dtype))
+            else:
+                usable.append((placement, dtype))
+    return usable
 
 
 def _dtypes(dtypes: Sequence[str] | str) -> list[str]:
