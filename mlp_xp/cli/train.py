@@ -102,7 +102,17 @@ def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
     chosen = chosen_adapter(args)
     lazy = chosen is not None and chosen.reads_lazy_sources
     dtype = args.dtype if checkpoint is None else recorded_dtype(checkpoint)
-    return read_data(args.data, args.target, lazy=lazy, table=table_options(args), dtype=dtype)
+    return read_data(
+        args.data,
+        args.target,
+        lazy=lazy,
+        table=table_options(args),
+        dtype=dtype,
+        features=args.features,
+        drop=args.drop,
+        categorical=dict.fromkeys(args.categorical) or None,
+        choosing=True,
+    )
 
 
 def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | MLPClassifier:
@@ -223,7 +233,13 @@ class _Saver:
             "seed": args.seed,
             "delimiter": {"\t": "tab"}.get(table["delimiter"], table["delimiter"]),
             "encoding": table["encoding"],
+            "no_header": table["no_header"],
         }
+        if data.columns is not None:
+            # The file's columns the features come from, and the categories of those
+            # one-hot encoded: predict reads and encodes them the same way.
+            model.data_info_["columns"] = list(data.columns)
+            model.data_info_["categories"] = data.categories or {}
         # A checkpoint being written is not cut short by a second Ctrl-C or SIGTERM.
         with signals_held(deliver=not ending):
             model.save(path)
