@@ -60,10 +60,10 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="bmi, xor, digits, a CSV or .npz file, or - for standard input (required)",
     )
-    add_table_args(parser)
+    add_table_args(parser, recorded=True)
 
 
-def add_table_args(parser: argparse.ArgumentParser, *, recorded: bool = True) -> None:
+def add_table_args(parser: argparse.ArgumentParser, *, recorded: bool = False) -> None:
     """``--delimiter``, ``--encoding`` and ``--no-header``: how a CSV file is written.
 
     ``recorded``: a model file records how its data was read (``--header``
@@ -83,10 +83,10 @@ def add_table_args(parser: argparse.ArgumentParser, *, recorded: bool = True) ->
         "a byte-order mark)",
     )
     no_header = (
-        "the CSV file has no header line: every line is data, its columns named c0, c1, ... "
-        "and the target is the last one unless --target names it"
+        "the CSV file has no header line: every line is data, its columns named c0, c1, ..."
     )
     if not recorded:
+        no_header += " and the target the last one unless --target names another"
         parser.add_argument(
             "--no-header", action="store_true", help=f"{no_header} (default: a header line)"
         )

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--target", default=None, help="the CSV column to predict (default: as recorded, or last)"
     )
-    add_table_args(p)
+    add_table_args(p, recorded=True)
     add_by_position_arg(p)
     p.add_argument("--json", default=None, help="write the report as JSON here (default: none)")
     p.set_defaults(func=run)

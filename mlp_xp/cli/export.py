@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1000,
         help="rows of the seeded sample, without --data (default: %(default)s)",
     )
-    add_table_args(p)
+    add_table_args(p, recorded=True)
     add_by_position_arg(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the sample (default: %(default)s)")
     p.set_defaults(func=run)

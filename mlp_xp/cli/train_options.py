@@ -84,7 +84,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
         ),
     )
     p.add_argument("--target", default=None, help="the CSV column to predict (default: last)")
-    add_table_args(p, recorded=False)
+    add_table_args(p)
     _add_column_args(p)
     p.add_argument(
         "--task",
