@@ -447,3 +447,18 @@ def test_one_hot_keeps_the_column_order():
     X = one_hot(numeric, ["x", "city", "z"], coded)
     assert X.dtype == np.float32
     np.testing.assert_array_equal(X, [[1, 0, 0, 1, 10], [2, 1, 0, 0, 20]])
+
+
+def test_resume_reads_the_columns_as_the_checkpoint_records(capsys, tmp_path):
+    data, checkpoint = messy(tmp_path), tmp_path / "ck.npz"
+    args = ["--drop", "id", "sold", "--categorical", "neighborhood", "--quiet"]
+    code, _, err = run(
+        capsys, "train", "--data", data, "--epochs", "2", "--hidden", "4", *args,
+        "--checkpoint-every", "1", "--checkpoint", checkpoint,
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = run(
+        capsys, "train", "--data", data, "--resume", checkpoint, "--epochs", "4", "--quiet"
+    )
+    assert code == 0, err
+    assert "MLPRegressor 5-4-1" in out

@@ -37,6 +37,7 @@ from ..estimators import MLPClassifier, MLPRegressor
 from .common import (
     UsageError,
     description,
+    is_table,
     load_model,
     read_data,
     recorded_dtype,
@@ -97,20 +98,29 @@ def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
 
     A file's features are read in the dtype they train in, so that ``fit`` casts
     nothing: ``--dtype``, or on ``--resume`` the dtype its checkpoint recorded them
-    in (float64 in files written before features were read so).
+    in (float64 in files written before features were read so).  On ``--resume``
+    without --features, --drop, --categorical or --no-header, a CSV file's columns
+    are read as the checkpoint records: the same columns, one-hot encoded with
+    its categories, with or without a header.
     """
     chosen = chosen_adapter(args)
     lazy = chosen is not None and chosen.reads_lazy_sources
     dtype = args.dtype if checkpoint is None else recorded_dtype(checkpoint)
+    features, categorical = args.features, dict.fromkeys(args.categorical) or None
+    info = (getattr(checkpoint, "data_info_", None) or {}) if checkpoint is not None else {}
+    chosen_here = {"features", "drop", "categorical", "no_header"} & given(args)
+    if info.get("columns") and not chosen_here and is_table(str(args.data)):
+        features, categorical = list(info["columns"]), info.get("categories") or None
+        args.no_header = bool(info.get("no_header"))  # recorded with the model as read
     return read_data(
         args.data,
         args.target,
         lazy=lazy,
         table=table_options(args),
         dtype=dtype,
-        features=args.features,
+        features=features,
         drop=args.drop,
-        categorical=dict.fromkeys(args.categorical) or None,
+        categorical=categorical,
         choosing=True,
     )
 
