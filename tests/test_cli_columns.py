@@ -353,6 +353,7 @@ def test_features_reads_only_those_columns_and_accepts_an_id(capsys, tmp_path):
             "--categorical price: it is not a feature",
         ),
         (["--features", "sqft", "sold"], "leave sold out of --features"),
+        (["--features", "sqft", "age", "sqft"], "--features names 'sqft' more than once"),
     ],
 )
 def test_bad_column_choices_are_refused(capsys, tmp_path, args, message):

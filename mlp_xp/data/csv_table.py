@@ -192,6 +192,10 @@ def _columns(header: list[str], source: str, how: Reading) -> tuple[int | None, 
     missing = [n for n in how.features if n not in header]
     if missing:
         raise MissingColumnsError(lacks_columns(source, missing, header))
+    twice = sorted({n for n in how.features if list(how.features).count(n) > 1})
+    if twice:
+        msg = f"--features names {', '.join(map(repr, twice))} more than once; name each once"
+        raise ValueError(msg)
     if target_col is not None and header[target_col] in how.features:
         msg = (
             f"--features {header[target_col]}: it is the target column; a feature cannot be "
