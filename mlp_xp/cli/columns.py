@@ -22,7 +22,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..data.tables import STDIN, Dataset, MissingColumnsError
+from ..data.tables import Dataset, MissingColumnsError
 from .common import UsageError, is_table, read_data, table_options
 
 
@@ -55,7 +55,6 @@ class _Plan:
 
     def __init__(self, model: Any, args: argparse.Namespace, table: dict[str, Any]) -> None:
         info = getattr(model, "data_info_", None) or {}
-        self.source = "<stdin>" if args.data == STDIN else str(args.data)
         self.columns = model_columns(model)
         self.categories: dict[str, list[str]] = dict(info.get("categories") or {})
         self.tabular = is_table(str(args.data))
