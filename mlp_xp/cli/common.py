@@ -20,7 +20,7 @@ from ..backend import (
     to_host,
 )
 from ..data.builtin import DATASETS
-from ..data.tables import DELIMITERS, STDIN, Dataset, lacks_columns, load_data
+from ..data.tables import DELIMITERS, STDIN, Dataset, load_data
 from ..estimators import load
 from ..files import read_metadata
 
@@ -68,11 +68,15 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="bmi, xor, digits, a CSV or .npz file, or - for standard input (required)",
     )
-    add_table_args(parser)
+    add_table_args(parser, recorded=True)
 
 
-def add_table_args(parser: argparse.ArgumentParser) -> None:
-    """``--delimiter`` and ``--encoding``: how a CSV file is written."""
+def add_table_args(parser: argparse.ArgumentParser, *, recorded: bool = False) -> None:
+    """``--delimiter``, ``--encoding`` and ``--no-header``: how a CSV file is written.
+
+    ``recorded``: a model file records how its data was read (``--header``
+    then overrides a recorded ``--no-header``).
+    """
     parser.add_argument(
         "--delimiter",
         default=None,
@@ -85,6 +89,32 @@ def add_table_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the CSV file's text encoding, e.g. latin-1 (default: UTF-8, with or without "
         "a byte-order mark)",
+    )
+    no_header = (
+        "the CSV file has no header line: every line is data, its columns named c0, c1, ..."
+    )
+    if not recorded:
+        no_header += " and the target the last one unless --target names another"
+        parser.add_argument(
+            "--no-header", action="store_true", help=f"{no_header} (default: a header line)"
+        )
+        return
+    header = parser.add_mutually_exclusive_group()
+    header.add_argument(
+        "--no-header",
+        dest="no_header",
+        action="store_const",
+        const=True,
+        default=None,
+        help=f"{no_header} (default: a header line, or as recorded in the model file)",
+    )
+    header.add_argument(
+        "--header",
+        dest="no_header",
+        action="store_const",
+        const=False,
+        help="the CSV file has a header line, though the model was trained with --no-header "
+        "(default: as recorded in the model file)",
     )
 
 
@@ -101,25 +131,35 @@ def is_table(source: str) -> bool:
 def table_options(
     args: argparse.Namespace, recorded: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """``delimiter`` and ``encoding`` for :func:`load_data`: as given, else as recorded.
+    """``delimiter``, ``encoding`` and ``no_header`` for :func:`load_data`: as given, else
+    as recorded (``no_header`` only where the data is a CSV file).
 
     Raises
     ------
     UsageError
-        For ``--delimiter`` or ``--encoding`` with data that is not a CSV file.
+        For ``--delimiter``, ``--encoding`` or ``--no-header`` with data that is not a CSV file.
     """
     recorded = recorded or {}
-    for flag, value in (("--delimiter", args.delimiter), ("--encoding", args.encoding)):
+    delimiter, encoding = getattr(args, "delimiter", None), getattr(args, "encoding", None)
+    no_header = getattr(args, "no_header", None)
+    for flag, value in (
+        ("--delimiter", delimiter),
+        ("--encoding", encoding),
+        ("--no-header", no_header or None),
+    ):
         if value is not None and not is_table(args.data):
             raise UsageError(f"{flag} applies to CSV files only, not to --data {args.data}")
-    name = args.delimiter if args.delimiter is not None else recorded.get("delimiter", ",")
+    if no_header is None:
+        no_header = bool(recorded.get("no_header")) and is_table(args.data)
+    name = delimiter if delimiter is not None else recorded.get("delimiter", ",")
     if name in ("\t", "\\t"):
         name = "tab"
     if name not in DELIMITERS:
         shown = ", ".join(repr(d) for d in DELIMITERS)
         raise UsageError(f"--delimiter {name!r}: use one of {shown}")
-    encoding = args.encoding if args.encoding is not None else recorded.get("encoding")
-    return {"delimiter": DELIMITERS[name], "encoding": encoding}
+    if encoding is None:
+        encoding = recorded.get("encoding")
+    return {"delimiter": DELIMITERS[name], "encoding": encoding, "no_header": bool(no_header)}
 
 
 def load_model(path: str, backend: str | None, device: str | None) -> Any:
@@ -151,38 +191,6 @@ def load_model(path: str, backend: str | None, device: str | None) -> Any:
             f"--device {device} does not apply to this model on {name}: {exc}"
         ) from None
     return load(path, backend=name, device=device)
-
-
-def features_for(model: Any, data: Dataset) -> np.ndarray:
-    """The columns of ``data`` the model was trained on, by name where names are known."""
-    names = _feature_names(model)
-    X = data.X
-    # Columns are matched by name where both sides have names; an .npz file has
-    # none, so its columns are taken in order.
-    if names and data.named and list(data.feature_names) != names:
-        missing = [n for n in names if n not in data.feature_names]
-        if missing:
-            raise ValueError(lacks_columns(data.source, missing, data.feature_names))
-        X = X[:, [data.feature_names.index(n) for n in names]]
-    if X.shape[1] != model.n_features_in_:
-        msg = (
-            f"{data.source} has {X.shape[1]} feature columns but the model expects "
-            f"{model.n_features_in_}"
-        )
-        raise ValueError(msg)
-    return X
-
-
-def model_columns(model: Any, data: str) -> list[str] | None:
-    """The feature columns to read from a CSV for ``model``: its names, when it has them."""
-    names = _feature_names(model)
-    return names if names and is_table(data) else None
-
-
-def _feature_names(model: Any) -> list[str] | None:
-    """The model's feature names as a list (scikit-learn keeps an array), or None."""
-    names = getattr(model, "feature_names_in_", None)
-    return None if names is None or len(names) == 0 else [str(n) for n in names]
 
 
 def same_labels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -240,17 +248,26 @@ def read_data(
     table: dict[str, Any] | None = None,
     features: Sequence[str] | None = None,
     dtype: str = "float64",
+    **reading: Any,
 ) -> Dataset:
     """A data set as ``mlp-xp train`` reads it: a file into memory, or a directory lazily.
 
     A directory's targets (one value per row) are read into memory, since labels
     are encoded and the task is inferred on the host; its features stay lazy when
     ``lazy`` (a backend that reads sources chunk by chunk), else they are read.
-    ``table`` holds the CSV's ``delimiter`` and ``encoding``; a file's features are
-    read in ``dtype`` (see :func:`mlp_xp.data.load_data`).
+    ``table`` holds the CSV's ``delimiter``, ``encoding`` and ``no_header``; a file's
+    features are read in ``dtype``, and ``reading`` holds the rest of
+    :func:`mlp_xp.data.load_data`'s options (``need_target``, ``drop``, ...).
     """
     if source == STDIN or not Path(str(source)).is_dir():
-        return load_data(source, target=target, features=features, dtype=dtype, **(table or {}))
+        return load_data(
+            source, target=target, features=features, dtype=dtype, **(table or {}), **reading
+        )
+    for name in ("drop", "categorical", "keep"):
+        if reading.get(name):
+            flag = "--" + name
+            msg = f"{flag} applies to CSV files only; {source} has no columns to choose by name"
+            raise ValueError(msg)
     from ..cluster.sources import open_dataset
 
     found = open_dataset(source)

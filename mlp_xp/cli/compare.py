@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ..estimators import load
 from ..files import atomic_write
 from ..verify import compare
+from .columns import add_by_position_arg
 from .common import add_table_args, description
 from .paths import JSON_SUFFIXES, check_outputs, refuse_overwriting_inputs
 from .verify import training_rows
@@ -38,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--target", default=None, help="the CSV column to predict (default: as recorded, or last)"
     )
-    add_table_args(p)
+    add_table_args(p, recorded=True)
+    add_by_position_arg(p)
     p.add_argument("--json", default=None, help="write the report as JSON here (default: none)")
     p.set_defaults(func=run)
 

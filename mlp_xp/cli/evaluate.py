@@ -8,16 +8,13 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_host
-from ..data.tables import load_data
+from .columns import add_by_position_arg, read_for_model
 from .common import (
     add_model_args,
     add_placement_args,
     description,
-    features_for,
     load_model,
-    model_columns,
     same_labels,
-    table_options,
     unseen_labels,
 )
 
@@ -28,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "evaluate", help="score a saved model on labelled data", description=description(__doc__)
     )
     add_model_args(p)
+    add_by_position_arg(p)
     add_placement_args(p, None)
     p.set_defaults(func=run)
 
@@ -35,13 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the metrics: R^2, MSE and MAE, or accuracy and log loss."""
     model = load_model(args.model, args.backend, args.device)
-    data = load_data(
-        args.data,
-        target=getattr(model, "target_name_", None),
-        features=model_columns(model, args.data),
-        **table_options(args, getattr(model, "data_info_", None)),
-    )
-    X = features_for(model, data)
+    X, data = read_for_model(model, args)
     y = data.y
     assert y is not None  # load_data(need_target=True) guarantees it
     if hasattr(model, "classes_"):

@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 from ..backend import HOST_BACKEND
-from ..data.tables import load_data
 from ..estimators import load
 from ..export import check_writable, require_onnx, to_onnx
-from .common import UsageError, description, features_for
+from .columns import add_by_position_arg, read_for_model
+from .common import UsageError, add_table_args, description
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1000,
         help="rows of the seeded sample, without --data (default: %(default)s)",
     )
+    add_table_args(p, recorded=True)
+    add_by_position_arg(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the sample (default: %(default)s)")
     p.set_defaults(func=run)
 
@@ -72,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
     model = load(args.model, backend=HOST_BACKEND)
     X = None
     if args.data is not None:
-        data = load_data(args.data, target=getattr(model, "target_name_", None), need_target=False)
-        X = features_for(model, data)
+        X, _ = read_for_model(model, args, need_target=False)
     report = to_onnx(
         model, args.onnx, data=X, rows=args.rows, seed=args.seed, data_source=args.data
     )

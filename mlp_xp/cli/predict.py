@@ -12,18 +12,15 @@ import sys
 from typing import Any
 
 from ..backend import to_host
-from ..data.tables import load_data
 from ..export import load_onnx
 from ..files import atomic_write
+from .columns import add_by_position_arg, read_for_model
 from .common import (
     UsageError,
     add_model_args,
     add_placement_args,
     description,
-    features_for,
     load_model,
-    model_columns,
-    table_options,
 )
 from .paths import CSV_SUFFIXES, check_outputs, refuse_overwriting_inputs
 
@@ -47,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="CSV columns of --data to copy into the predictions, first, such as ids "
         "(default: none)",
     )
+    add_by_position_arg(p)
     add_placement_args(p, None)
     p.set_defaults(func=run)
 
@@ -68,15 +66,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         model = load_model(args.model, args.backend, args.device)
     target = getattr(model, "target_name_", None)
-    data = load_data(
-        args.data,
-        target=target,
-        need_target=False,
-        features=model_columns(model, args.data),
-        keep=args.keep,
-        **table_options(args, getattr(model, "data_info_", None)),
-    )
-    X = features_for(model, data)
+    X, data = read_for_model(model, args, need_target=False, keep=args.keep)
     header, rows = _predictions(model, X, target)
     kept = data.kept or {}
     buffer = io.StringIO()

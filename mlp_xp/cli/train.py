@@ -37,6 +37,7 @@ from ..estimators import MLPClassifier, MLPRegressor
 from .common import (
     UsageError,
     description,
+    is_table,
     load_model,
     read_data,
     recorded_dtype,
@@ -97,12 +98,31 @@ def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
 
     A file's features are read in the dtype they train in, so that ``fit`` casts
     nothing: ``--dtype``, or on ``--resume`` the dtype its checkpoint recorded them
-    in (float64 in files written before features were read so).
+    in (float64 in files written before features were read so).  On ``--resume``
+    without --features, --drop, --categorical or --no-header, a CSV file's columns
+    are read as the checkpoint records: the same columns, one-hot encoded with
+    its categories, with or without a header.
     """
     chosen = chosen_adapter(args)
     lazy = chosen is not None and chosen.reads_lazy_sources
     dtype = args.dtype if checkpoint is None else recorded_dtype(checkpoint)
-    return read_data(args.data, args.target, lazy=lazy, table=table_options(args), dtype=dtype)
+    features, categorical = args.features, dict.fromkeys(args.categorical) or None
+    info = (getattr(checkpoint, "data_info_", None) or {}) if checkpoint is not None else {}
+    chosen_here = {"features", "drop", "categorical", "no_header"} & given(args)
+    if info.get("columns") and not chosen_here and is_table(str(args.data)):
+        features, categorical = list(info["columns"]), info.get("categories") or None
+        args.no_header = bool(info.get("no_header"))  # recorded with the model as read
+    return read_data(
+        args.data,
+        args.target,
+        lazy=lazy,
+        table=table_options(args),
+        dtype=dtype,
+        features=features,
+        drop=args.drop,
+        categorical=categorical,
+        choosing=True,
+    )
 
 
 def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | MLPClassifier:
@@ -223,7 +243,13 @@ class _Saver:
             "seed": args.seed,
             "delimiter": {"\t": "tab"}.get(table["delimiter"], table["delimiter"]),
             "encoding": table["encoding"],
+            "no_header": table["no_header"],
         }
+        if data.columns is not None:
+            # The file's columns the features come from, and the categories of those
+            # one-hot encoded: predict reads and encodes them the same way.
+            model.data_info_["columns"] = list(data.columns)
+            model.data_info_["categories"] = data.categories or {}
         # A checkpoint being written is not cut short by a second Ctrl-C or SIGTERM.
         with signals_held(deliver=not ending):
             model.save(path)

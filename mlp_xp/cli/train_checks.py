@@ -46,6 +46,17 @@ def check_options(args: argparse.Namespace) -> None:
     source = str(args.data)
     if args.target is not None and not is_table(source):
         raise UsageError(f"--target applies to CSV files only; --data {source} has its own target")
+    for flag, value in (
+        ("--features", args.features),
+        ("--drop", args.drop),
+        ("--categorical", args.categorical),
+    ):
+        if value and not is_table(source):
+            raise UsageError(
+                f"{flag} applies to CSV files only; --data {source} has no column names"
+            )
+    if args.features is not None and args.drop:
+        raise UsageError("--features and --drop both choose the feature columns; give one of them")
     if "val_fraction" in given(args) and not args.early_stopping:
         raise UsageError("--val-fraction applies with --early-stopping only")
     if args.checkpoint_every is not None and args.checkpoint_every < 1:

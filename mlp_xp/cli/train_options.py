@@ -85,6 +85,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--target", default=None, help="the CSV column to predict (default: last)")
     add_table_args(p)
+    _add_column_args(p)
     p.add_argument(
         "--task",
         default="auto",
@@ -95,6 +96,35 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
             "values, and regression otherwise; the summary line says which and why "
             "(default: %(default)s)"
         ),
+    )
+
+
+def _add_column_args(p: argparse.ArgumentParser) -> None:
+    """--features, --drop and --categorical: which CSV columns are features, and how."""
+    p.add_argument(
+        "--features",
+        nargs="+",
+        default=None,
+        metavar="COL",
+        help="the CSV columns to train on, in this order; a date or ID column named here is "
+        "taken as asked (default: every column but the target and --drop; a column that "
+        "looks like a date or an ID is refused)",
+    )
+    p.add_argument(
+        "--drop",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="CSV columns that are not features, such as ids, dates and free text (default: none)",
+    )
+    p.add_argument(
+        "--categorical",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="CSV feature columns of categories (text or codes) to one-hot encode; the "
+        "categories are recorded in the model, and one it never saw is refused at predict "
+        "time (default: none)",
     )
 
 

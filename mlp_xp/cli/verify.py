@@ -19,16 +19,13 @@ from ..estimators import load
 from ..parity.targets import parse_backend
 from ..plotting import PLOT_FORMATS
 from ..verify import verify
+from .columns import add_by_position_arg, read_for_model
 from .common import (
     UsageError,
     add_table_args,
     description,
-    features_for,
     is_table,
-    model_columns,
-    read_data,
     recorded_dtype,
-    table_options,
 )
 from .paths import JSON_SUFFIXES, MARKDOWN_SUFFIXES, check_outputs, refuse_overwriting_inputs
 
@@ -50,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--target", default=None, help="the CSV column to predict (default: as recorded, or last)"
     )
-    add_table_args(p)
+    add_table_args(p, recorded=True)
+    add_by_position_arg(p)
     p.add_argument(
         "--against",
         default=None,
@@ -83,16 +81,14 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     info = getattr(model, "data_info_", None) or {}
     if args.target is not None and not is_table(args.data):
         raise UsageError(f"--target applies to CSV files only; --data {args.data} has its own")
-    target = args.target or getattr(model, "target_name_", None)
-    data = read_data(
-        args.data,
-        target,
+    X, data = read_for_model(
+        model,
+        args,
+        target=args.target,
         lazy=adapter(model.backend_).reads_lazy_sources,
-        table=table_options(args, info),
-        features=model_columns(model, args.data),
         dtype=recorded_dtype(model),
     )
-    X, y = features_for(model, data), data.y
+    y = data.y
     if "test_fraction" in info and "seed" in info:
         rows, _ = split(len(X), float(info["test_fraction"]), int(info["seed"]))
         X, y = X[rows], y[rows]  # type: ignore[index]

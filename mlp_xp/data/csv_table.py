@@ -5,19 +5,27 @@ array (allocated once, in the dtype asked for) and the target column before the
 next is read, so a table of a million rows needs little more than its numbers.
 A target that turns out to hold text labels is read again, as text, in a second
 pass over the file.  Bad input is reported with the row and column at fault.
+
+A file without a header line is read with ``no_header``, its columns named
+``c0, c1, ...``; a header line of numbers alone is refused, naming that option.
+Text columns asked for as ``categorical`` are held as codes into their
+categories and one-hot encoded at the end, and while ``mlp-xp train`` chooses
+its columns (``choosing``) dates and IDs are refused (``data/columns.py``).
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, NamedTuple
 
 import numpy as np
 
-DELIMITERS: dict[str, str] = {",": ",", ";": ";", "tab": "\t"}
-"""The delimiters a CSV file may use, by the name the command line takes."""
+from .columns import Codes, Counting, Survey, one_hot, one_hot_names
+from .csv_header import check_header, not_a_header
+
 BLOCK_ROWS = 4096
 """Rows held as text at a time."""
 
@@ -32,6 +40,16 @@ class Reading(NamedTuple):
     features: Sequence[str] | None
     keep: tuple[str, ...]
     dtype: str = "float64"
+    no_header: bool = False
+    """The file has no header line: its columns are named c0, c1, ..."""
+    drop: tuple[str, ...] = ()
+    """Columns left out of the features (with ``features`` None)."""
+    categorical: Mapping[str | int, Sequence[str] | None] | None = None
+    """Feature columns to one-hot encode, by name or by position among the features, each
+    with the categories a model knows (None: those found, sorted)."""
+    choosing: bool = False
+    """``mlp-xp train`` chooses the features: dates and IDs are refused, and refusals name
+    --drop, --categorical and --features."""
 
 
 class Table(NamedTuple):
@@ -40,8 +58,17 @@ class Table(NamedTuple):
     X: np.ndarray
     y: np.ndarray | None
     names: list[str]
+    """The names of X's columns: a one-hot column is named ``column=category``."""
     target_name: str | None
     kept: dict[str, list[str]] | None
+    columns: list[str]
+    """The file's columns the features come from, in order."""
+    categories: dict[str, list[str]]
+    """The one-hot encoded columns' categories, by column, each sorted as trained."""
+
+
+class MissingColumnsError(ValueError):
+    """A table lacks feature columns a model was trained on (see :func:`lacks_columns`)."""
 
 
 def undecodable(source: str, exc: UnicodeDecodeError, encoding: str | None) -> str:
@@ -51,18 +78,6 @@ def undecodable(source: str, exc: UnicodeDecodeError, encoding: str | None) -> s
         f"{source} is not {named} text (it holds the byte 0x{exc.object[exc.start]:02x}, "
         f"which is not {named}); pass its encoding, e.g. --encoding latin-1 or cp1252"
     )
-
-
-def _delimiter_hint(text: str, delimiter: str) -> str:
-    """A hint when ``text`` splits into more fields at another delimiter than at ``delimiter``."""
-    for name, other in DELIMITERS.items():
-        if other != delimiter and other in text:
-            fields = next(csv.reader([text], delimiter=other))
-            if len(fields) > 1:
-                shown = name if name == "tab" else f"'{name}'"
-                sep = "tab" if name == "tab" else "semicolon" if name == ";" else "comma"
-                return f"; it looks {sep}-separated: pass --delimiter {shown}"
-    return ""
 
 
 def lacks_columns(source: str, missing: list[str], have: list[str]) -> str:
@@ -80,7 +95,12 @@ class _Rows:
     def __init__(self, handle: IO[str], source: str, how: Reading) -> None:
         self.handle, self.source, self.how = handle, source, how
         self.reader = csv.reader(handle, delimiter=how.delimiter)
-        self.header = [h.strip() for h in self._next_or_empty()]
+        first = self.first = self._next_or_empty()
+        self.pending = [first] if how.no_header else []
+        """The first line, when it is a row of data."""
+        self.header = (
+            [f"c{j}" for j in range(len(first))] if how.no_header else [h.strip() for h in first]
+        )
         self.count = 0
         """The rows handed out so far."""
 
@@ -101,7 +121,7 @@ class _Rows:
     def __iter__(self) -> Iterator[list[str]]:
         width = len(self.header)
         with self._readable():
-            for row in self.reader:
+            for row in itertools.chain(self.pending, self.reader):
                 if not any(cell.strip() for cell in row):
                     continue  # a blank line
                 self.count += 1
@@ -131,24 +151,6 @@ class _ReadErrors:
             raise ValueError(msg) from None
 
 
-def _check_header(header: list[str], source: str, delimiter: str) -> None:
-    if len(header) == 1:
-        hint = _delimiter_hint(header[0], delimiter)
-        if hint:
-            msg = f"{source}: the header line is one column, {header[0]!r}{hint}"
-            raise ValueError(msg)
-    if any(h == "" for h in header):
-        msg = f"{source}: the header line has an empty column name: {header}"
-        raise ValueError(msg)
-    twice = sorted({h for h in header if header.count(h) > 1})
-    if twice:
-        msg = (
-            f"{source}: the header names the column(s) {', '.join(map(repr, twice))} more "
-            "than once; give every column its own name"
-        )
-        raise ValueError(msg)
-
-
 def _columns(header: list[str], source: str, how: Reading) -> tuple[int | None, list[int]]:
     """The target's column (None if none) and the feature columns, checked against the header."""
     target, need_target = how.target, how.need_target
@@ -171,12 +173,67 @@ def _columns(header: list[str], source: str, how: Reading) -> tuple[int | None, 
                 f"--keep {name}: {source} has no such column; its columns are: {', '.join(header)}"
             )
             raise ValueError(msg)
+    for name in how.drop:
+        if name not in header:
+            msg = (
+                f"--drop {name}: {source} has no such column; its columns are: {', '.join(header)}"
+            )
+            raise ValueError(msg)
+        if target_col is not None and name == header[target_col]:
+            msg = f"--drop {name}: it is the target column; choose the target with --target"
+            raise ValueError(msg)
     if how.features is None:
-        return target_col, [j for j in range(len(header)) if j != target_col]
+        dropped = set(how.drop)
+        features = [j for j in range(len(header)) if j != target_col and header[j] not in dropped]
+        if not features:
+            msg = f"{source}: --drop {' '.join(how.drop)} leaves no feature columns"
+            raise ValueError(msg)
+        return target_col, features
     missing = [n for n in how.features if n not in header]
     if missing:
-        raise ValueError(lacks_columns(source, missing, header))
+        raise MissingColumnsError(lacks_columns(source, missing, header))
+    twice = sorted({n for n in how.features if list(how.features).count(n) > 1})
+    if twice:
+        msg = f"--features names {', '.join(map(repr, twice))} more than once; name each once"
+        raise ValueError(msg)
+    if target_col is not None and header[target_col] in how.features:
+        msg = (
+            f"--features {header[target_col]}: it is the target column; a feature cannot be "
+            "the target"
+        )
+        raise ValueError(msg)
     return target_col, [header.index(n) for n in how.features]
+
+
+def _categorical(
+    header: list[str], feature_cols: list[int], source: str, how: Reading
+) -> dict[int, Sequence[str] | None]:
+    """The feature columns to one-hot encode, by column in the file, with known categories."""
+    found: dict[int, Sequence[str] | None] = {}
+    for key, known in (how.categorical or {}).items():
+        if isinstance(key, int):
+            if not 0 <= key < len(feature_cols):
+                msg = (
+                    f"{source} has {len(feature_cols)} feature columns, but the model one-hot "
+                    f"encodes its column {key + 1}"
+                )
+                raise ValueError(msg)
+            found[feature_cols[key]] = known
+            continue
+        if key not in header:
+            msg = (
+                f"--categorical {key}: {source} has no such column; its columns are: "
+                f"{', '.join(header)}"
+            )
+            raise ValueError(msg)
+        if header.index(key) not in feature_cols:
+            msg = (
+                f"--categorical {key}: it is not a feature column (it is the target, dropped, "
+                "or not among --features)"
+            )
+            raise ValueError(msg)
+        found[header.index(key)] = known
+    return found
 
 
 def read_csv(handle: IO[str], source: str, how: Reading, rows_hint: int) -> Table:
@@ -187,14 +244,17 @@ def read_csv(handle: IO[str], source: str, how: Reading, rows_hint: int) -> Tabl
     """
     rows = _Rows(handle, source, how)
     header = rows.header
-    _check_header(header, source, how.delimiter)
+    check_header(rows.header, rows.first, how.no_header, source, how.delimiter)
     body = iter(rows)
     first = next(body, None)
     if first is None:
         msg = f"data file {source!r} has a header but no rows of data"
         raise ValueError(msg)
     target_col, feature_cols = _columns(header, source, how)
-    parser = _Parser(source, header, feature_cols, target_col, how, max(1, rows_hint))
+    coded = _categorical(header, feature_cols, source, how)
+    if how.no_header:
+        not_a_header(rows.first, [j for j in feature_cols if j not in coded], source)
+    parser = _Parser(source, header, (feature_cols, coded), target_col, how, max(1, rows_hint))
     block = [first]
     for row in body:
         block.append(row)
@@ -207,9 +267,10 @@ def read_csv(handle: IO[str], source: str, how: Reading, rows_hint: int) -> Tabl
     if target_col is not None and y is None:
         y = _labels(handle, source, how, target_col)
     kept = {n: parser.kept[header.index(n)] for n in how.keep} if how.keep else None
-    names = [header[j] for j in feature_cols]
+    columns = [header[j] for j in feature_cols]
+    names = one_hot_names(columns, parser.categories)
     target_name = None if target_col is None else header[target_col]
-    return Table(X, y, names, target_name, kept)
+    return Table(X, y, names, target_name, kept, columns, parser.categories)
 
 
 class _Parser:
@@ -219,14 +280,23 @@ class _Parser:
         self,
         source: str,
         header: list[str],
-        feature_cols: list[int],
+        features: tuple[list[int], dict[int, Sequence[str] | None]],
         target_col: int | None,
         how: Reading,
         capacity: int,
     ) -> None:
         self.source, self.header = source, header
-        self.feature_cols, self.target_col = feature_cols, target_col
-        self.X = np.empty((capacity, len(feature_cols)), dtype=how.dtype)
+        self.feature_cols, coded = features
+        self.target_col = target_col
+        self.numeric_cols = [j for j in self.feature_cols if j not in coded]
+        """The feature columns parsed as numbers, in order; the others are text, coded."""
+        self.codes = {j: Codes(header[j], known, capacity) for j, known in coded.items()}
+        self.categories: dict[str, list[str]] = {}
+        """The coded columns' categories, by name, once finished."""
+        explicit = how.features is not None
+        self.survey = Survey(source, explicit) if how.choosing else None
+        self.counting = Counting(len(self.numeric_cols)) if how.choosing and not explicit else None
+        self.X = np.empty((capacity, len(self.numeric_cols)), dtype=how.dtype)
         self.y: np.ndarray | None = None if target_col is None else np.empty(capacity)
         self.labels = False
         """Whether the target holds a cell that is not a number (it is then read as text)."""
@@ -243,15 +313,29 @@ class _Parser:
             self.X.resize((grown, self.X.shape[1]), refcheck=False)
             if self.y is not None:
                 self.y.resize(grown, refcheck=False)
+            for codes in self.codes.values():
+                codes.reserve(grown)
+        if self.survey is not None and start == 0:
+            self._survey(block)
         self._features(block, start)
+        for j, codes in self.codes.items():
+            codes.add([row[j] for row in block], start, self.source)
         if self.target_col is not None:
             self._target(block, start)
         for j, cells in self.kept.items():
             cells.extend(row[j].strip() for row in block)
         self.n = stop
 
+    def _survey(self, block: list[list[str]]) -> None:
+        """Refuse text, dates and IDs among the numeric features of the first block."""
+        assert self.survey is not None
+        self.survey.look(block, self.header, self.numeric_cols)
+        found = self.survey.message()
+        if found is not None:
+            raise ValueError(found)
+
     def _features(self, block: list[list[str]], start: int) -> None:
-        cols = self.feature_cols
+        cols = self.numeric_cols
         flat = [row[j] for row in block for j in cols]
         try:
             values = np.fromiter(map(float, flat), dtype=np.float64, count=len(flat))
@@ -269,6 +353,8 @@ class _Parser:
         if bad.size:
             i, k = (int(v) for v in bad[0])
             _number(block[i][cols[k]], self.source, start + i, self.header[cols[k]])
+        if self.counting is not None:
+            self.counting.add(values)
         out = self.X[start : start + len(block)]
         with np.errstate(over="ignore"):
             out[...] = values
@@ -309,6 +395,18 @@ class _Parser:
     def finish(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The features, and the numeric target (None when it holds text labels)."""
         self.X.resize((self.n, self.X.shape[1]), refcheck=False)
+        if self.counting is not None:
+            found = self.counting.message(self.source, [self.header[j] for j in self.numeric_cols])
+            if found is not None:
+                raise ValueError(found)
+        if self.codes:
+            coded = {self.header[j]: c.finish(self.n) for j, c in self.codes.items()}
+            self.categories = {
+                self.header[j]: coded[self.header[j]][0]
+                for j in self.feature_cols
+                if j in self.codes
+            }
+            self.X = one_hot(self.X, [self.header[j] for j in self.feature_cols], coded)
         if self.y is None or self.labels:
             return self.X, None
         if self.not_finite is not None:

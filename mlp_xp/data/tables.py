@@ -16,7 +16,7 @@ import hashlib
 import io
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -26,7 +26,8 @@ from ..backend import FLOAT_DTYPES, is_lazy
 from ..blocks import row_blocks
 from ..seeds import seeded_split
 from .builtin import BMI_FEATURES, DATASETS, load_digits, make_bmi, make_xor
-from .csv_table import DELIMITERS, Reading, lacks_columns, read_csv
+from .csv_header import DELIMITERS
+from .csv_table import MissingColumnsError, Reading, lacks_columns, read_csv
 from .fingerprint import fingerprint_array
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "STDIN",
     "TASKS",
     "Dataset",
+    "MissingColumnsError",
     "check_features",
     "choose_task",
     "infer_task",
@@ -67,12 +69,17 @@ class Dataset(NamedTuple):
     """"regression" or "classification" for built-in data sets, else None (to infer)."""
     source: str
     named: bool = True
-    """Whether the feature names come from the data (False for .npz files)."""
+    """Whether the feature names come from the data (False for .npz files and CSV files
+    read with ``no_header``, whose columns are named by position)."""
     kept: dict[str, list[str]] | None = None
     """Columns read as text, by name, that are carried along (``keep=``); None if none."""
     owned: bool = False
     """Whether X and y were made for this caller alone (read from a file), so that
     :func:`partition` may reorder them in place."""
+    columns: list[str] | None = None
+    """A CSV file's columns the features come from, in order; None for other data."""
+    categories: dict[str, list[str]] | None = None
+    """The one-hot encoded columns' categories, by column (``categorical=``); None if none."""
 
 
 def _text_encoding(encoding: str | None) -> str:
@@ -97,6 +104,10 @@ def load_data(
     features: Sequence[str] | None = None,
     keep: Sequence[str] = (),
     dtype: str = "float64",
+    no_header: bool = False,
+    drop: Sequence[str] = (),
+    categorical: Mapping[str | int, Sequence[str] | None] | None = None,
+    choosing: bool = False,
 ) -> Dataset:
     """Load a built-in data set by name, a ``.npz`` file, or a CSV file with a header.
 
@@ -119,15 +130,41 @@ def load_data(
         The dtype a file's features are held in: a CSV's numbers are parsed into
         it, an ``.npz`` file's X is cast to it (kept as it is when already so).
         Built-in data sets are float64 whatever it is.
+    no_header : bool
+        A CSV file has no header line: every line is data, the columns are named
+        ``c0, c1, ...`` and the target is the last one unless named.
+    drop : sequence of str
+        CSV columns that are not features (with ``features`` None).
+    categorical : mapping, optional
+        CSV feature columns to one-hot encode, by name, or by position among the
+        features (an int), each with the categories to encode (None: those found,
+        sorted).  ``Dataset.feature_names`` names the encoded columns
+        ``column=category``; ``Dataset.categories`` holds the categories.
+    choosing : bool
+        The features are being chosen (``mlp-xp train``): columns that look like
+        dates or IDs are refused (see :mod:`mlp_xp.data.columns`).
     """
     if dtype not in FLOAT_DTYPES:
         msg = f"dtype must be one of {', '.join(FLOAT_DTYPES)}, got {dtype!r}"
         raise ValueError(msg)
-    how = Reading(target, need_target, delimiter, encoding, features, tuple(keep), dtype)
+    how = Reading(
+        target,
+        need_target,
+        delimiter,
+        encoding,
+        features,
+        tuple(keep),
+        dtype,
+        no_header,
+        tuple(drop),
+        categorical,
+        choosing,
+    )
     if source == STDIN:
         return _stdin(how)
     if source in DATASETS:
         _no_columns_to_keep(source, keep)
+        _no_columns_to_choose(source, how)
         return _builtin(source)
     path = Path(source)
     if not path.exists():
@@ -144,6 +181,7 @@ def load_data(
         raise ValueError(msg)
     if path.suffix == ".npz":
         _no_columns_to_keep(source, keep)
+        _no_columns_to_choose(source, how)
         with path.open("rb") as handle:
             return _npz(handle, str(path), need_target, dtype)
     with path.open(newline="", encoding=_text_encoding(encoding)) as handle:
@@ -169,6 +207,7 @@ def _stdin(how: Reading) -> Dataset:
         raise ValueError(msg)
     if raw[:2] == b"PK":
         _no_columns_to_keep(source, how.keep)
+        _no_columns_to_choose(source, how)
         return _npz(io.BytesIO(raw), source, how.need_target, how.dtype)
     # Decoded as it is read: no second copy of the text.
     encoding = _text_encoding(how.encoding)
@@ -180,6 +219,18 @@ def _no_columns_to_keep(source: str, keep: Sequence[str]) -> None:
     if keep:
         msg = f"--keep {' '.join(keep)}: {source} has no named columns; --keep needs a CSV file"
         raise ValueError(msg)
+
+
+def _no_columns_to_choose(source: str, how: Reading) -> None:
+    """``drop``, ``categorical`` and ``no_header`` need a CSV file."""
+    for flag, given in (
+        ("--drop", how.drop),
+        ("--categorical", how.categorical),
+        ("--no-header", how.no_header),
+    ):
+        if given:
+            msg = f"{flag} applies to CSV files only; {source} has no columns to choose by name"
+            raise ValueError(msg)
 
 
 def _builtin(name: str) -> Dataset:
@@ -276,9 +327,20 @@ def _check_finite_features(X: np.ndarray, source: str, names: list[str]) -> None
 
 
 def _csv(handle: IO[str], source: str, how: Reading, rows_hint: int) -> Dataset:
-    table = read_csv(handle, source, how, rows_hint)
-    X, y, names, target_name, kept = table
-    return Dataset(X, y, names, target_name, None, source, kept=kept, owned=True)
+    X, y, names, target_name, kept, columns, categories = read_csv(handle, source, how, rows_hint)
+    return Dataset(
+        X,
+        y,
+        names,
+        target_name,
+        None,
+        source,
+        named=not how.no_header,
+        kept=kept,
+        owned=True,
+        columns=columns,
+        categories=categories or None,
+    )
 
 
 def choose_task(data: Dataset, task: str = "auto") -> tuple[str, str]:

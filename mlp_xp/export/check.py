@@ -26,6 +26,7 @@ import numpy as np
 from ..backend import is_array, to_host
 from ..parity.tolerance import tolerance
 from ..seeds import host_rng
+from .encoding import encoding_of, feeds, one_hot_sample
 from .onnx import is_classifier, layer_sizes
 from .runtime import run_session, session
 
@@ -86,12 +87,16 @@ def _training_range(model: Any) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def sample_rows(model: Any, rows: int, seed: int) -> tuple[np.ndarray, str]:
-    """``rows`` seeded rows, uniform in the training mean +- 3 std, and how they were drawn."""
+    """``rows`` seeded rows, uniform in the training mean +- 3 std, and how they were drawn.
+
+    A one-hot encoded column (``--categorical``) takes a category drawn per row.
+    """
     mean, std, centre = _training_range(model)
     rng = host_rng(seed)
     X = mean + std * rng.uniform(-SPREAD, SPREAD, size=(rows, mean.shape[0]))
     how = f"{rows} seeded rows (seed {seed}) in {centre} +- {SPREAD:g} standard deviations"
-    return X.astype(str(model.dtype_)), how
+    encoding = encoding_of(getattr(model, "data_info_", None))
+    return one_hot_sample(encoding, X.astype(str(model.dtype_)), rng), how
 
 
 def _relative(diff: float, scale: float) -> float:
@@ -157,5 +162,6 @@ def check_graph(model: Any, graph: bytes, X: Any) -> GraphCheck:
         every differing label is a near tie.
     """
     rows = as_rows(model, X)
-    found = run_session(session(graph), rows)
+    encoding = encoding_of(getattr(model, "data_info_", None))
+    found = run_session(session(graph), feeds(encoding, rows))
     return compare(model, found, rows)

@@ -9,7 +9,9 @@ regressor, unscale the output, so the graph takes raw features and returns
 what ``predict`` returns.
 
 The graph has one input, ``X`` of shape (batch, n_features) in the model's
-dtype, with a dynamic batch dimension, and these outputs:
+dtype, with a dynamic batch dimension; a model trained with ``--categorical``
+takes its file's columns instead, numbers and text, and one-hot encodes the text
+inside the graph (:mod:`mlp_xp.export.encoding`).  Its outputs:
 
 * a regressor: ``predictions``, shape (batch,) when the model was trained on a
   1-D y, else (batch, n_outputs), in the target's units;
@@ -36,14 +38,16 @@ from ..backend import Placement, adapter, move, resolve
 from ..errors import NotFittedError
 from ..nn.backprop import forward_output
 from ..nn.layers import Layer, Params
+from .encoding import INPUT, encoding_of, graph_inputs
 
+READING: tuple[str, ...] = ("columns", "categories", "no_header", "delimiter", "encoding")
+"""What ``data_info_`` records about how the command line reads a file's columns."""
 GRAPH_BACKEND = "ndonnx"
 """The backend whose arrays record an ONNX graph (an ``inference_only`` adapter)."""
 RUNTIME_MODULES: tuple[str, ...] = ("onnx", "onnxruntime")
 """The file format and the runtime, beside the graph builder."""
 INSTALL = "pip install 'mlp_xp[onnx]' (ndonnx, onnx and onnxruntime)"
 """How to install what the export needs."""
-INPUT = "X"
 BATCH = "batch"
 """The name of the graph input's dynamic first dimension."""
 
@@ -162,12 +166,17 @@ def build_onnx(model: Any, *, params: Params | None = None) -> Any:
         Layer(move(layer.W, graph, dtype), move(layer.b, graph, dtype)) for layer in weights
     )
     n_features = int(weights[0].W.shape[1])
-    X = xp.argument(shape=(BATCH, n_features), dtype=getattr(xp, dtype))
+    encoding = encoding_of(getattr(model, "data_info_", None))
+    if encoding is None:
+        X = xp.argument(shape=(BATCH, n_features), dtype=getattr(xp, dtype))
+        inputs = {INPUT: X}
+    else:
+        inputs, X = graph_inputs(xp, encoding, dtype, BATCH)
     x_scaler = _on_graph(getattr(model, "x_scaler_", None), graph, dtype)
     y_scaler = _on_graph(getattr(model, "y_scaler_", None), graph, dtype)
     Xs = X if x_scaler is None else x_scaler.transform(X)
     _, out = forward_output(xp, constants, Xs, model._plan())
-    proto = xp.build({INPUT: X}, _outputs(model, xp, out, y_scaler, layer_sizes(weights)[-1]))
+    proto = xp.build(inputs, _outputs(model, xp, out, y_scaler, layer_sizes(weights)[-1]))
     proto.producer_name = "mlp_xp"
     proto.producer_version = __version__
     proto.doc_string = describe(model)
@@ -213,8 +222,11 @@ def metadata(model: Any) -> dict[str, str]:
     JSON list in the order of the ``probabilities`` columns; null for a
     regressor), ``outputs`` (the output names, JSON), ``data_fingerprint``
     (JSON: the sha256, shape, dtype and column sums of the training X and y,
-    as ``provenance_["data"]`` records them; null when not recorded) and
-    ``data_source`` (where the CLI read the data, or null).
+    as ``provenance_["data"]`` records them; null when not recorded),
+    ``data_source`` (where the CLI read the data, or null) and ``data_info``
+    (JSON: how the CLI read the file's columns, as ``data_info_`` records it:
+    ``columns``, the one-hot encoded ``categories``, ``no_header``,
+    ``delimiter`` and ``encoding``; null when not recorded).
     """
     names = getattr(model, "feature_names_in_", None)
     classes = host_classes(model).tolist() if is_classifier(model) else None
@@ -231,4 +243,5 @@ def metadata(model: Any) -> dict[str, str]:
         "outputs": json.dumps(outputs),
         "data_fingerprint": json.dumps(_data_fingerprint(model)),
         "data_source": json.dumps(info.get("source")),
+        "data_info": json.dumps({k: info[k] for k in READING if k in info} or None),
     }

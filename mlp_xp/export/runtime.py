@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .onnx import INPUT, require_onnx
+from .encoding import INPUT, encoding_of, feeds
+from .onnx import require_onnx
 
 
 def session(graph: bytes | str) -> Any:
@@ -39,10 +40,11 @@ def session(graph: bytes | str) -> Any:
         raise ValueError(msg) from None
 
 
-def run_session(sess: Any, X: np.ndarray) -> dict[str, np.ndarray]:
-    """Every output of the graph for the rows ``X``, by output name."""
+def run_session(sess: Any, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every output of the graph for its ``inputs`` (see :func:`mlp_xp.export.encoding.feeds`),
+    by output name."""
     names = [o.name for o in sess.get_outputs()]
-    values = sess.run(names, {INPUT: X})
+    values = sess.run(names, inputs)
     return dict(zip(names, values))
 
 
@@ -53,8 +55,11 @@ class OnnxModel:
     """An exported mlp_xp graph on onnxruntime, with the estimator's prediction methods.
 
     ``predict`` and, for a classifier, ``predict_proba`` and ``classes_``, with
-    ``feature_names_in_``, ``target_name_`` and ``n_features_in_`` from the
+    ``feature_names_in_``, ``target_name_``, ``n_features_in_`` and
+    ``data_info_`` (how the command line reads the file's columns) from the
     graph and its metadata, so that the command line treats it as a model.
+    Like the model's, its methods take the encoded features; a graph with
+    one-hot encoded columns gets them back as text (see ``encoding.feeds``).
     """
 
     def __init__(self, path: str) -> None:
@@ -65,9 +70,15 @@ class OnnxModel:
             msg = f"{path!r} is an ONNX model, but not one exported by mlp_xp (no mlp_xp metadata)"
             raise ValueError(msg)
         self.metadata: dict[str, str] = dict(meta)
-        (graph_input,) = self._session.get_inputs()
-        self.n_features_in_ = int(graph_input.shape[1])
-        self.dtype_ = _ONNX_DTYPES.get(graph_input.type, "float32")
+        self.data_info_: dict[str, Any] = json.loads(meta.get("data_info", "null")) or {}
+        inputs = {i.name: i for i in self._session.get_inputs()}
+        self.encoding = encoding_of(self.data_info_)
+        if self.encoding is not None:
+            self.n_features_in_ = self.encoding.width
+            self.dtype_ = str(meta.get("dtype", "float32"))
+        else:
+            self.n_features_in_ = int(inputs[INPUT].shape[1])
+            self.dtype_ = _ONNX_DTYPES.get(inputs[INPUT].type, "float32")
         self.feature_names_in_: list[str] | None = json.loads(meta.get("feature_names", "null"))
         self.target_name_: str | None = json.loads(meta.get("target_name", "null"))
         classes = json.loads(meta.get("classes", "null"))
@@ -82,7 +93,7 @@ class OnnxModel:
                 f"(n_samples, {self.n_features_in_})"
             )
             raise ValueError(msg)
-        return run_session(self._session, rows)
+        return run_session(self._session, feeds(self.encoding, rows))
 
     def predict(self, X: Any) -> np.ndarray:
         """The labels of a classifier, or the predictions of a regressor."""
