@@ -121,6 +121,18 @@ def test_a_csv_model_on_an_npz_in_another_order_notes_the_order_used(capsys, fil
     assert notes(err) == []
 
 
+def test_an_npz_model_on_npz_data_notes_that_neither_side_has_names(capsys, files):
+    model = train(capsys, files, files / "h.npz", "npz_on_npz.npz")
+    code, _, err = run(capsys, "predict", model, "--data", files / "h_rev.npz")
+    assert code == 0, err
+    (note,) = notes(err)
+    assert "neither the model's nor" in note
+    assert "used by position" in note
+    code, _, err = run(capsys, "predict", model, "--data", files / "h_rev.npz", "--by-position")
+    assert code == 0
+    assert notes(err) == []
+
+
 def test_named_columns_are_found_by_name_in_any_order_without_a_note(capsys, files):
     model = train(capsys, files, files / "h.csv", "csv.npz")
     code, straight, err = run(capsys, "predict", model, "--data", files / "h_X.csv")

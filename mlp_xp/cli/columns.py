@@ -89,7 +89,7 @@ class _Plan:
         return {"features": None, "categorical": at or None}
 
     def note(self, data: Dataset) -> str | None:
-        """The note that the columns were taken in order, where only one side has names."""
+        """The note that the columns were taken in order, where a side has no names."""
         if self.by_name or self.by_position:
             return None
         data_named = bool(data.named)
@@ -104,6 +104,11 @@ class _Plan:
             return (
                 "the model's columns have no names; the data's columns are used by position: "
                 f"{_shown(have)}; pass --by-position if that is meant"
+            )
+        if not data_named and not self.model_named:
+            return (
+                f"neither the model's nor {data.source}'s columns have names; they are used "
+                "by position; pass --by-position if that is meant"
             )
         return None
 
