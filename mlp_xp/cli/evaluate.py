@@ -8,14 +8,18 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_host
-from ..data.tables import load_data
+from ..data.splits import recorded_rows
+from ..data.tables import load_data, same_data
+from .class_scores import class_scores, report_lines
 from .common import (
+    UsageError,
     add_model_args,
     add_placement_args,
     description,
     features_for,
     load_model,
     model_columns,
+    recorded_dtype,
     same_labels,
     table_options,
     unseen_labels,
@@ -28,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "evaluate", help="score a saved model on labelled data", description=description(__doc__)
     )
     add_model_args(p)
+    p.add_argument(
+        "--held-out",
+        action="store_true",
+        help="score only the rows mlp-xp train held out of this --data (the split its model "
+        "file records, drawn again), as the train summary did (default: every row)",
+    )
     add_placement_args(p, None)
     p.set_defaults(func=run)
 
@@ -39,11 +49,15 @@ def run(args: argparse.Namespace) -> int:
         args.data,
         target=getattr(model, "target_name_", None),
         features=model_columns(model, args.data),
+        # The held-out rows are found by the training rows' fingerprint, in their dtype.
+        dtype=recorded_dtype(model) if args.held_out else "float64",
         **table_options(args, getattr(model, "data_info_", None)),
     )
     X = features_for(model, data)
     y = data.y
     assert y is not None  # load_data(need_target=True) guarantees it
+    if args.held_out:
+        X, y = _held_out(args, model, X, y)
     if hasattr(model, "classes_"):
         print(_classification(model, X, np.asarray(y)))
     else:
@@ -55,11 +69,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _held_out(args: argparse.Namespace, model: Any, X: Any, y: Any) -> tuple[Any, Any]:
+    """``X`` and ``y``'s rows that the model's training held out, found as it recorded them.
+
+    Refused unless the model records a split with held-out rows, and the rows
+    it leaves for training are the ones the model was trained on.
+    """
+    info = getattr(model, "data_info_", None) or {}
+    if "test_fraction" not in info or "seed" not in info:
+        msg = (
+            f"--held-out: {args.model} records no held-out split (it was not written by "
+            "mlp-xp train); drop --held-out to score every row"
+        )
+        raise UsageError(msg)
+    if float(info["test_fraction"]) == 0.0:
+        msg = (
+            f"--held-out: {args.model} was trained with --test-fraction 0, so no rows were "
+            "held out; drop --held-out to score every row"
+        )
+        raise UsageError(msg)
+    train_rows, test_rows = recorded_rows(info, X, y)
+    if not same_data(info.get("fingerprint"), X[train_rows]):
+        msg = (
+            f"--held-out: --data {args.data} is not the data {args.model} was trained on "
+            f"({info.get('source')}), so its held-out rows are unknown; pass that data, or "
+            "drop --held-out to score every row"
+        )
+        raise UsageError(msg)
+    return X[test_rows], y[test_rows]
+
+
 def _classification(model: Any, X: np.ndarray, y: np.ndarray) -> str:
     """Accuracy and log loss; rows whose labels the model never saw are counted and named.
 
     Those rows count as wrong in the accuracy and are left out of the log loss,
-    which has no probability for them.
+    which has no probability for them.  Balanced accuracy, each class's precision
+    and recall, and the confusion matrix follow on lines of their own.
     """
     proba = np.asarray(to_host(model.predict_proba(X)))
     predicted = np.asarray(to_host(model.predict(X)))
@@ -77,4 +122,4 @@ def _classification(model: Any, X: np.ndarray, y: np.ndarray) -> str:
         text += (
             f" | {int((~known).sum())} rows have labels the model never saw in training: {shown}"
         )
-    return text
+    return "\n".join([text, *report_lines(class_scores(y, predicted, model.classes_))])
