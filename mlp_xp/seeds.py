@@ -43,8 +43,9 @@ def seeded_stratified_split(
     with ``c_i`` rows, gives about ``c_i * n_held / n`` of them to the held-out
     side (the largest remainders round up, ties broken at random), with two
     guarantees where the sizes allow: every class keeps a row on the kept side
-    (when ``n - n_held >= k``) and has one on the held-out side (when
-    ``n_held >= k`` and the class has two rows or more).  scikit-learn's
+    (when ``n - n_held >= k``; otherwise the largest classes keep one row each)
+    and has one on the held-out side (when ``n_held >= k`` and the class has two
+    rows or more).  scikit-learn's
     ``StratifiedShuffleSplit`` rounds instead, and so holds out no row at all of
     a class of 2 rows in 100 when 20 are held out.  The rows each class gives
     are drawn at random.  Everything is drawn from ``seed``'s generator, so the
@@ -56,12 +57,15 @@ def seeded_stratified_split(
     k = counts.shape[0]
     rng = np.random.default_rng(seed)
     share = counts * (n_held / n) if n else counts.astype(np.float64)
-    low = np.where((counts >= 2) & (n_held >= k), 1, 0)
-    high = counts - 1 if n - n_held >= k else counts
-    high = np.maximum(high, 0)
-    held = np.clip(np.floor(share).astype(np.intp), low, high)
     # Ties between classes are broken by a random priority, the same for every step.
     priority = rng.permutation(k)
+    low = np.where((counts >= 2) & (n_held >= k), 1, 0)
+    if n - n_held >= k:
+        high = counts - 1
+    else:  # fewer kept rows than classes: one row each of the largest classes is kept
+        high = counts.copy()
+        high[np.lexsort((priority, -counts))[: n - n_held]] -= 1
+    held = np.clip(np.floor(share).astype(np.intp), low, high)
     while held.sum() < n_held:  # the largest shortfall below its share takes a row
         room = np.flatnonzero(held < high)
         gap = (share - held)[room]

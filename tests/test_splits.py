@@ -103,6 +103,13 @@ def test_the_stratified_draw_holds_out_each_class_in_its_own_proportion():
             1,
         ]
         assert 11 in kept
+    # Fewer kept rows than classes: the largest class and one other keep a row each.
+    strata = np.array([0] * 10 + [1, 2])
+    for seed in range(10):
+        kept, _ = seeded_stratified_split(strata, 10, [seed, 3])
+        assert len(kept) == 2
+        assert strata[kept][0] == 0
+        assert strata[kept][1] in (1, 2)
 
 
 def test_the_held_out_split_is_stratified_for_labels_and_random_without():
@@ -202,10 +209,10 @@ def test_a_split_that_leaves_one_class_to_train_on_says_so(capsys, tmp_path):
     data = tmp_path / "tiny.csv"
     rows = ["a,b,label"] + [f"{i},{i % 3},ok" for i in range(10)] + ["1,1,x", "2,2,y"]
     data.write_text("\n".join(rows) + "\n")
-    code, _, err = run(capsys, "train", "--data", data, "--test-fraction", "0.83", *FAST)
+    code, _, err = run(capsys, "train", "--data", data, "--test-fraction", "0.9", *FAST)
     assert code == 2
     assert one_error_line(err) == (
-        "mlp-xp: error: the held-out split (--test-fraction 0.83, --seed 0) left only class "
+        "mlp-xp: error: the held-out split (--test-fraction 0.9, --seed 0) left only class "
         "'ok' in the training rows, holding out the 1 row of 'x' and the 1 row of 'y'; a "
         "classifier needs two classes to train on, so lower --test-fraction"
     )
