@@ -8,12 +8,17 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_host
+from ..data.splits import recorded_rows
+from ..data.tables import same_data
+from .class_scores import class_scores, report_lines
 from .columns import add_by_position_arg, read_for_model
 from .common import (
+    UsageError,
     add_model_args,
     add_placement_args,
     description,
     load_model,
+    recorded_dtype,
     same_labels,
     unseen_labels,
 )
@@ -26,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_model_args(p)
     add_by_position_arg(p)
+    p.add_argument(
+        "--held-out",
+        action="store_true",
+        help="score only the rows mlp-xp train held out of this --data (the split its model "
+        "file records, drawn again), as the train summary did (default: every row)",
+    )
     add_placement_args(p, None)
     p.set_defaults(func=run)
 
@@ -33,9 +44,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the metrics: R^2, MSE and MAE, or accuracy and log loss."""
     model = load_model(args.model, args.backend, args.device)
-    X, data = read_for_model(model, args)
+    # The held-out rows are found by the training rows' fingerprint, in their dtype.
+    dtype = recorded_dtype(model) if args.held_out else "float64"
+    X, data = read_for_model(model, args, dtype=dtype)
     y = data.y
     assert y is not None  # load_data(need_target=True) guarantees it
+    if args.held_out:
+        X, y = _held_out(args, model, X, y)
     if hasattr(model, "classes_"):
         print(_classification(model, X, np.asarray(y)))
     else:
@@ -47,11 +62,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _held_out(args: argparse.Namespace, model: Any, X: Any, y: Any) -> tuple[Any, Any]:
+    """``X`` and ``y``'s rows that the model's training held out, found as it recorded them.
+
+    Refused unless the model records a split with held-out rows, and the rows
+    it leaves for training are the ones the model was trained on.
+    """
+    info = getattr(model, "data_info_", None) or {}
+    if "test_fraction" not in info or "seed" not in info:
+        msg = (
+            f"--held-out: {args.model} records no held-out split (it was not written by "
+            "mlp-xp train); drop --held-out to score every row"
+        )
+        raise UsageError(msg)
+    if float(info["test_fraction"]) == 0.0:
+        msg = (
+            f"--held-out: {args.model} was trained with --test-fraction 0, so no rows were "
+            "held out; drop --held-out to score every row"
+        )
+        raise UsageError(msg)
+    train_rows, test_rows = recorded_rows(info, X, y)
+    if not same_data(info.get("fingerprint"), X[train_rows]):
+        msg = (
+            f"--held-out: --data {args.data} is not the data {args.model} was trained on "
+            f"({info.get('source')}), so its held-out rows are unknown; pass that data, or "
+            "drop --held-out to score every row"
+        )
+        raise UsageError(msg)
+    return X[test_rows], y[test_rows]
+
+
 def _classification(model: Any, X: np.ndarray, y: np.ndarray) -> str:
     """Accuracy and log loss; rows whose labels the model never saw are counted and named.
 
     Those rows count as wrong in the accuracy and are left out of the log loss,
-    which has no probability for them.
+    which has no probability for them.  Balanced accuracy, each class's precision
+    and recall, and the confusion matrix follow on lines of their own.
     """
     proba = np.asarray(to_host(model.predict_proba(X)))
     predicted = np.asarray(to_host(model.predict(X)))
@@ -69,4 +115,4 @@ def _classification(model: Any, X: np.ndarray, y: np.ndarray) -> str:
         text += (
             f" | {int((~known).sum())} rows have labels the model never saw in training: {shown}"
         )
-    return text
+    return "\n".join([text, *report_lines(class_scores(y, predicted, model.classes_))])

@@ -29,6 +29,7 @@ FIXED_BY_CHECKPOINT: dict[str, str] = {
     "val_fraction": "validation_fraction",
     "no_scale": "scale",
     "dtype": "dtype",
+    "class_weight": "class_weight",
 }
 
 
@@ -52,13 +53,15 @@ def _kept(param: str, model: Any) -> Any:
     """The value the checkpoint holds for estimator parameter ``param``."""
     if param == "dtype":
         return model.dtype_
-    value = model.get_params()[param]
+    value = model.get_params().get(param)
     return tuple(value) if param == "hidden_layer_sizes" else value
 
 
 def _shown(dest: str, value: Any) -> str:
     """A setting as the command line writes it."""
     flag = "--" + dest.replace("_", "-")
+    if value is None:
+        return f"no {flag}"
     if isinstance(value, bool):
         if dest == "no_scale":
             return "--no-scale" if not value else "no --no-scale"

@@ -31,6 +31,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..backend import Placement, adapters, resolve
 from ..data.fingerprint import fingerprint_array
+from ..data.splits import (
+    check_training_classes,
+    check_validation_classes,
+    recorded_split,
+    single_classes,
+    split_method,
+)
 from ..data.tables import STDIN, Dataset, choose_task, partition, same_data, split
 from ..errors import DivergenceError
 from ..estimators import MLPClassifier, MLPRegressor
@@ -54,7 +61,7 @@ from .train_checks import (
     plan_files,
 )
 from .train_options import add_options, chosen_adapter, setting
-from .train_report import metric, stop_reason
+from .train_report import class_report, metric, stop_reason
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -126,12 +133,12 @@ def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
 
 
 def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | MLPClassifier:
-    cls = MLPClassifier if task == "classification" else MLPRegressor
     batch_size = setting(args, "batch_size")
     if "batch_size" not in given(args):
         # A default batch size is capped at the rows quietly, as scikit-learn's "auto".
         batch_size = min(int(batch_size), n_rows)
-    return cls(
+    cls = MLPClassifier if task == "classification" else MLPRegressor
+    model = cls(
         hidden_layer_sizes=tuple(setting(args, "hidden")),
         activation=args.activation,
         optimizer=args.optimizer,
@@ -151,6 +158,16 @@ def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | M
         device=args.device,
         max_memory=args.max_memory,
     )
+    if isinstance(model, MLPClassifier):
+        model.set_params(class_weight=args.class_weight)
+    return model
+
+
+def _stratified_validation(model: Any) -> bool:
+    """Whether fit draws early stopping's validation rows class by class (as it records)."""
+    state = getattr(model, "_state", None) or {}
+    method = state.get("split", getattr(model, "_validation_split", "random"))
+    return bool(model.early_stopping) and method == "stratified"
 
 
 class _Progress:
@@ -225,6 +242,7 @@ class _Saver:
     def __init__(self, model: Any, data: Dataset, task: str, args: argparse.Namespace) -> None:
         self.model, self.data, self.task, self.args = model, data, task, args
         self.features: Any = None
+        self.split = "random"
         self.wrote: set[str] = set()
 
     def __call__(self, path: str, *, ending: bool = False) -> None:
@@ -241,6 +259,7 @@ class _Saver:
             "fingerprint": self.features,
             "test_fraction": args.test_fraction,
             "seed": args.seed,
+            "split": self.split,
             "delimiter": {"\t": "tab"}.get(table["delimiter"], table["delimiter"]),
             "encoding": table["encoding"],
             "no_header": table["no_header"],
@@ -340,15 +359,50 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, files)
 
 
+def _check_class_weight(args: argparse.Namespace, task: str, why: str) -> None:
+    """``--class-weight`` weighs classes: refused for regression."""
+    if args.class_weight is not None and task != "classification":
+        msg = (
+            f"--class-weight {args.class_weight} applies to classification, and this is "
+            f"{task} ({why or 'as --task says'}); drop --class-weight, or pass "
+            "--task classification"
+        )
+        raise UsageError(msg)
+
+
+def _split(
+    args: argparse.Namespace, data: Dataset, task: str, checkpoint: Any
+) -> tuple[Any, Any, str, str | None]:
+    """The training and held-out rows, the split's method, and a note on classes of one row.
+
+    Class labels are split stratified; a resumed run's rows are those its
+    checkpoint records (drawn at random in files from before the record).
+    """
+    method = (
+        recorded_split(getattr(checkpoint, "data_info_", None))
+        if checkpoint is not None
+        else split_method(task, data.y)
+    )
+    labels = data.y if method == "stratified" else None
+    train_rows, test_rows = split(len(data.X), args.test_fraction, args.seed, labels)
+    if task == "classification":
+        check_training_classes(data.y, train_rows, args.test_fraction, args.seed)
+    single = None if labels is None else single_classes(labels, test_rows)
+    return train_rows, test_rows, method, single
+
+
 def _run(args: argparse.Namespace, files: TrainFiles) -> int:
     checkpoint = _checkpoint(args)
     data = _load(args, checkpoint)
     task, why = choose_task(data, args.task)
-    train_rows, test_rows = split(len(data.X), args.test_fraction, args.seed)
+    _check_class_weight(args, task, why)
+    train_rows, test_rows, method, single = _split(args, data, task, checkpoint)
     # The training rows as X[train_rows] gives them, without a copy of the data:
     # a file's rows are reordered in place, so data.X is not in the file's order now.
     X_train, y_train, X_test, y_test = partition(data, train_rows, test_rows)
     print_ = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    if single:
+        print_(f"mlp-xp: note: {single}")
     # For lazy data, the token of its source and rows: it is not read.
     features = fingerprint_array(X_train)
     if args.resume:
@@ -356,10 +410,12 @@ def _run(args: argparse.Namespace, files: TrainFiles) -> int:
         print_(f"resuming {args.resume} at epoch {model.n_epochs_} of {model.epochs}")
     else:
         model = _build(args, task, len(X_train))
+    if task == "classification" and _stratified_validation(model):
+        check_validation_classes(y_train, model.validation_fraction)
     noted = batch_size_note(args, len(X_train))
     check_memory(_placement(args, model), model, X_train, y_train, task)
     save = _Saver(model, data, task, args)
-    save.features = features
+    save.features, save.split = features, method
     start = time.perf_counter()
     epochs_before = getattr(model, "n_epochs_", 0) if args.resume else 0
     with warnings.catch_warnings():
@@ -431,3 +487,6 @@ def _summary(
         f"stopped: {stopped} | {held} {metric(model, X, y, task)} | {seconds:.2f} s "
         f"| {throughput:,.0f} samples/s"
     )
+    if args.verbose and task == "classification":
+        for line in class_report(model, X, y):
+            print(line)

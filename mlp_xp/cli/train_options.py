@@ -195,13 +195,15 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
         "--test-fraction",
         type=float,
         default=0.2,
-        help="share of rows held out to report R^2 or accuracy (default: %(default)s)",
+        help="share of rows held out to report R^2 or accuracy; for classification "
+        "each class is held out in its own proportion (stratified) (default: %(default)s)",
     )
     p.add_argument(
         "--val-fraction",
         type=float,
         default=0.1,
-        help="share of training rows used for early stopping (default: %(default)s)",
+        help="share of training rows used for early stopping, stratified for "
+        "classification (default: %(default)s)",
     )
     p.add_argument(
         "--early-stopping",
@@ -210,6 +212,16 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
             "hold out --val-fraction of the training rows, stop when their loss stops "
             "improving and keep the best weights (default: off: the training loss decides "
             "when to stop, and the last weights are kept)"
+        ),
+    )
+    p.add_argument(
+        "--class-weight",
+        default=None,
+        choices=["balanced"],
+        help=(
+            "classification: weigh each class by n_rows / (n_classes * its rows), as "
+            "scikit-learn's class_weight='balanced', so that a rare class counts as much as "
+            "a common one (default: every row weighs 1)"
         ),
     )
     p.add_argument(
@@ -321,8 +333,9 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
     verbosity.add_argument(
         "--verbose",
         action="store_true",
-        help="print a line per epoch instead of the progress bar (default: the bar, "
-        "on a terminal with tqdm installed)",
+        help="print a line per epoch instead of the progress bar, and for classification "
+        "per-class precision and recall, balanced accuracy and the confusion matrix after "
+        "the summary (default: the bar, on a terminal with tqdm installed)",
     )
 
 

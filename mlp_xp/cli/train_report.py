@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import is_array, to_host
 from ..blocks import block_rows, row_blocks
+from .class_scores import class_scores, report_lines
 from .common import unseen_labels
 
 
@@ -101,3 +103,10 @@ def metric(model: Any, X: Any, y: Any, task: str) -> str:
             f"training: {shown})"
         )
     return text
+
+
+def class_report(model: Any, X: Any, y: Any) -> list[str]:
+    """A classifier's per-class precision and recall, balanced accuracy and confusion matrix."""
+    predicted = _BlockwisePredictions(model).predict(X)
+    predicted = to_host(predicted) if is_array(predicted) else np.asarray(predicted)
+    return report_lines(class_scores(np.asarray(y), predicted, model.classes_))

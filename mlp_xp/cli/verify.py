@@ -14,7 +14,7 @@ from typing import Any
 from sklearn.exceptions import ConvergenceWarning
 
 from ..backend import FLOAT_DTYPES, HOST_BACKEND, adapter
-from ..data.tables import split
+from ..data.splits import recorded_rows
 from ..estimators import load
 from ..parity.targets import parse_backend
 from ..plotting import PLOT_FORMATS
@@ -90,7 +90,7 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     )
     y = data.y
     if "test_fraction" in info and "seed" in info:
-        rows, _ = split(len(X), float(info["test_fraction"]), int(info["seed"]))
+        rows, _ = recorded_rows(info, X, y)
         X, y = X[rows], y[rows]  # type: ignore[index]
     return X, y
 

@@ -24,11 +24,11 @@ import numpy as np
 
 from ..backend import FLOAT_DTYPES, is_lazy
 from ..blocks import row_blocks
-from ..seeds import seeded_split
 from .builtin import BMI_FEATURES, DATASETS, load_digits, make_bmi, make_xor
 from .csv_header import DELIMITERS
 from .csv_table import MissingColumnsError, Reading, lacks_columns, read_csv
 from .fingerprint import fingerprint_array
+from .splits import split
 
 __all__ = [
     "DELIMITERS",
@@ -388,18 +388,6 @@ def infer_task(data: Dataset, task: str = "auto") -> str:
     integer and there are at most 20 distinct values (see :func:`choose_task`).
     """
     return choose_task(data, task)[0]
-
-
-def split(n_samples: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded train/test row indices (the same on every backend)."""
-    if not 0.0 <= test_fraction < 1.0:
-        msg = f"--test-fraction must be in [0, 1), got {test_fraction}"
-        raise ValueError(msg)
-    n_test = round(n_samples * test_fraction)
-    if n_samples - n_test < 1:
-        msg = f"--test-fraction {test_fraction} leaves no training rows out of {n_samples}"
-        raise ValueError(msg)
-    return seeded_split(n_samples, n_test, [seed, 3])
 
 
 def partition(

@@ -176,6 +176,10 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         """Each row's class weight (the classifier's ``class_weight``); None for none."""
         return None
 
+    def _split_labels(self, y: Any) -> np.ndarray | None:
+        """The class labels that stratify the validation split (the classifier's); None."""
+        return None
+
     def _plan(self) -> Plan:
         raise NotImplementedError
 
@@ -305,8 +309,13 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
                 },
                 classes=classes,
                 sample_weight=sample_weight,
+                validation_split=self._state.get("split", "random"),
             )
-            data = self._scaled(placement, Xd, Yd, Wd, split=self.early_stopping and stopping)
+            split = bool(self.early_stopping and stopping)
+            labels = None
+            if split and self._state.get("split", "random") == "stratified":
+                labels = self._split_labels(y)
+            data = self._scaled(placement, Xd, Yd, Wd, split=split, labels=labels)
             self._train_on(placement, data, max_epochs, callbacks, stopping, segment)
 
     def _training_arrays(
@@ -380,6 +389,7 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
             "best": None,
             "best_loss": math.inf,
             "bad_epochs": 0,
+            "split": self._validation_split,
         }
         start_schedule(self._state, float(self.learning_rate))
 

@@ -25,7 +25,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Two classes use one sigmoid output with binary cross-entropy; more use a
     softmax output with cross-entropy.  Labels may be integers or strings;
     ``classes_`` holds them sorted.  Parameters are those of :class:`MLPRegressor`
-    (``scale`` standardises X only), and:
+    (``scale`` standardises X only).  With ``early_stopping`` the validation
+    rows are drawn class by class (stratified), as scikit-learn's are, so a class
+    of a single sample is refused.  And:
 
     class_weight : None, "balanced" or dict, default None
         Multiplies each sample's weight by its class's: a dict maps labels to
@@ -36,6 +38,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """
 
     _estimator_type: ClassVar[str] = "classifier"
+    # Early stopping's validation rows are drawn class by class, as scikit-learn's are.
+    _validation_split = "stratified"
 
     def __init__(
         self,
@@ -120,6 +124,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         else:
             onehot = np.eye(len(self.classes_))[index]
         return from_host(onehot, placement, dtype)
+
+    def _split_labels(self, y: Any) -> np.ndarray | None:
+        return _labels(y)
 
     def _output_width(self, y: Any) -> int:
         classes = len(getattr(self, "classes_", np.unique(_labels(y))))

@@ -46,7 +46,9 @@ FORMAT_VERSION = 2
 """2: the training state's shuffle position counts draws since a generator state.
 
 Later additions are optional keys that older files lack and loading defaults:
-the schedule's state (``training.lr``, ``training.seen``), the resolved class
+the schedule's state (``training.lr``, ``training.seen``), how early stopping's
+validation rows are drawn (``training.split``: "stratified" or "random", which
+files without it used), the resolved class
 weights (``class_weight``), and the hyperparameters ``schedule``, ``power_t``
 and ``class_weight`` (stored as ``[label, weight]`` pairs, since JSON keys are
 strings and labels may be integers).
@@ -151,6 +153,7 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
         "bad_epochs": state.get("bad_epochs", 0),
         "lr": state.get("lr"),
         "seen": state.get("seen", 0),
+        "split": state.get("split"),
         "best_epoch": getattr(model, "best_epoch_", None),
         "optimizer_state": _encode_tree(state["opt"], "opt", tensors) if "opt" in state else None,
         "best_params": (
@@ -331,6 +334,8 @@ def _restore_training(
         "bad_epochs": int(training["bad_epochs"]),
         "lr": training.get("lr") or float(meta["hyperparameters"]["learning_rate"]),
         "seen": int(training.get("seen") or 0),
+        # Files before the method was recorded drew the validation rows at random.
+        "split": training.get("split") or "random",
     }
 
 

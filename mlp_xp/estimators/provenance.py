@@ -13,8 +13,9 @@ plain JSON; ``save`` writes it into the model file's metadata, ``load`` reads it
         "data": {"X": FP, "y": FP},          # the first segment's data
         "segments": [{"kind", "start_epoch", "end_epoch", "max_epochs", "steps",
                       "ended", "best_epoch", "backend", "device", "dtype",
-                      "shuffle", "hyperparameters", "mlp_xp_version", "environment",
-                      "data", "classes"}, ...],   # data: {"X", "y", "sample_weight"}
+                      "shuffle", "validation_split", "hyperparameters", "mlp_xp_version",
+                      "environment", "data", "classes"}, ...],
+        # a segment's data: {"X", "y", "sample_weight"}
     }
 
 with ``FP`` a :func:`mlp_xp.data.fingerprint.fingerprint_array`.
@@ -53,13 +54,17 @@ def start_segment(
     hyperparameters: dict[str, Any],
     classes: Any = None,
     sample_weight: Any = None,
+    validation_split: str = "random",
 ) -> dict[str, Any]:
     """A new segment, before its first epoch; :func:`end_segment` fills in how it ended.
 
     ``X`` and ``y`` are the arrays the call received, before any scaling;
     ``shuffle`` is the mode the epochs use ("rows", "batches" or None), which
     ``shuffle=True`` leaves to the backend; ``hyperparameters`` those in force
-    for this call (a resume may change the learning rate or the batch size).
+    for this call (a resume may change the learning rate or the batch size);
+    ``validation_split`` how early stopping's validation rows are drawn
+    ("random", or "stratified" by class; segments recorded before it was
+    recorded drew them at random).
     """
     return {
         "kind": kind,
@@ -73,6 +78,7 @@ def start_segment(
         "device": device_name(placement),
         "dtype": dtype,
         "shuffle": shuffle,
+        "validation_split": validation_split,
         # Each epoch one compiled call (JAX): XLA fuses and reorders the step's
         # operations, so a replay's deviation is rounding of another order.
         "compiled_epochs": compiles(placement),

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import Array, Placement, row_index, take_rows
-from ..seeds import seeded_split
+from ..data.splits import class_counts
+from ..seeds import seeded_split, seeded_stratified_split
 from ..training import Data, Prepare
 from .scaling import Scaler
 
@@ -24,9 +25,20 @@ class TrainingData:
     y_scaler_: Scaler | None
     validation_fraction: float
     seed: int
+    _validation_split: str = "random"
+    """How a new model draws early stopping's validation rows ("random" or
+    "stratified"); a model keeps its method in ``_state["split"]``, and its file
+    records it, so that a resume and a replay draw the same rows."""
 
     def _scaled(
-        self, placement: Placement, Xd: Array, Yd: Array, Wd: Array | None, *, split: bool
+        self,
+        placement: Placement,
+        Xd: Array,
+        Yd: Array,
+        Wd: Array | None,
+        *,
+        split: bool,
+        labels: np.ndarray | None = None,
     ) -> Data:
         """The epoch loop's data: standardised as it is gathered, split by row indices.
 
@@ -35,10 +47,11 @@ class TrainingData:
         step (elementwise, so the numbers are those of scaling everything first).
         Only the validation rows, a ``validation_fraction`` of the data, are
         gathered and scaled once.  A lazy backend (dask) scales and splits its
-        task graph instead, which holds no data.
+        task graph instead, which holds no data.  ``labels`` (class labels on
+        the host) stratify the validation split.
         """
         n = int(Xd.shape[0])
-        split_rows = self._split_rows(n) if split else None
+        split_rows = self._split_rows(n, labels) if split else None
         if placement.adapter.lazy:
             return self._scaled_lazily(placement, Xd, Yd, Wd, split_rows)
         prepare = self._prepare() if self.x_scaler_ or self.y_scaler_ else None
@@ -98,8 +111,13 @@ class TrainingData:
             take(Wd, val),
         )
 
-    def _split_rows(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """A seeded random validation split (the same rows on every backend)."""
+    def _split_rows(self, n: int, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """A seeded validation split (the same rows on every backend), stratified by ``labels``.
+
+        As scikit-learn's ``MLPClassifier``, a stratified split refuses classes
+        of a single sample; it also refuses to leave fewer training samples
+        than classes.
+        """
         n_val = max(1, round(n * float(self.validation_fraction)))
         if n - n_val < 1:
             msg = (
@@ -107,4 +125,25 @@ class TrainingData:
                 f"samples out of {n}; lower it or pass more data"
             )
             raise ValueError(msg)
-        return seeded_split(n, n_val, [int(self.seed), 1])
+        if labels is None:
+            return seeded_split(n, n_val, [int(self.seed), 1])
+        classes, strata, counts = class_counts(labels)
+        single = classes[counts < 2]
+        if single.size:
+            msg = (
+                "The least populated classes in y have only 1 member, which is too few. "
+                "The minimum number of groups for any class cannot be less than 2. Classes "
+                f"with too few members are: {single.tolist()[:10]}; early stopping's "
+                "validation split is stratified, so add samples of them, or set "
+                "early_stopping=False"
+            )
+            raise ValueError(msg)
+        if n - n_val < classes.size:
+            msg = (
+                f"validation_fraction={self.validation_fraction} leaves {n - n_val} training "
+                f"samples for the {classes.size} classes; early stopping's validation split "
+                "is stratified and keeps a sample of each class for training, so lower "
+                "validation_fraction or pass more data"
+            )
+            raise ValueError(msg)
+        return seeded_stratified_split(strata, n_val, [int(self.seed), 1])

@@ -135,3 +135,5 @@ def _apply_recipe(model: Any, segment: dict[str, Any]) -> None:
     if "shuffle" in segment:
         mode = segment["shuffle"]
         model.set_params(shuffle=False if mode is None else mode)
+    # The same validation rows: segments recorded before the method was drew them at random.
+    model._validation_split = segment.get("validation_split", "random")
