@@ -133,9 +133,11 @@ def load_model(path: str, backend: str | None, device: str | None) -> Any:
     name = trained if backend_info(trained).available else HOST_BACKEND
     try:
         resolve(name, device)
-    except ValueError as exc:
+    except ValueError:
+        devices = ", ".join(backend_info(name).devices)
         raise UsageError(
-            f"--device {device} does not apply to this model on {name}: {exc}"
+            f"--device {device} does not apply to this model on {name}, whose devices here "
+            f"are: {devices}; give --backend too to run it on another backend"
         ) from None
     return load(path, backend=name, device=device)
 

@@ -13,7 +13,9 @@ from typing import TextIO
 from .._version import __version__
 from ..backend import cache_compilations, default_cache_dir
 from ..errors import PlacementWarning
+from ..validation import argument_names
 from .common import UsageError
+from .flags import FLAGS
 from .signals import exit_status, interrupted_by, signals_as_interrupts
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
@@ -99,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # This process's compilations (JAX's) are kept for the next mlp-xp run.
     cache_compilations(default_cache_dir())
     try:
-        with warnings.catch_warnings(), signals_as_interrupts():
+        # Messages from any layer name the flags, not the Python arguments.
+        with warnings.catch_warnings(), signals_as_interrupts(), argument_names(FLAGS):
             warnings.simplefilter("always", PlacementWarning)
             warnings.showwarning = _note
             return int(args.func(args))

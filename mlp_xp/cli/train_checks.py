@@ -16,7 +16,7 @@ import numpy as np
 from ..backend import FLOAT_DTYPES, Placement
 from ..estimators.memory import check_fit_memory
 from ..plotting import PLOT_FORMATS
-from ..validation import check_name
+from ..validation import check_name, check_nonnegative_int
 from .common import UsageError, is_table
 from .paths import (
     MODEL_SUFFIXES,
@@ -43,6 +43,7 @@ class TrainFiles(NamedTuple):
 def check_options(args: argparse.Namespace) -> None:
     """Refuse options that do not apply to this run, or a dtype there is not, naming them."""
     check_name("dtype", args.dtype, FLOAT_DTYPES)  # before the data is read in it
+    check_nonnegative_int("seed", args.seed)  # before the held-out rows are drawn with it
     source = str(args.data)
     if args.target is not None and not is_table(source):
         raise UsageError(f"--target applies to CSV files only; --data {source} has its own target")

@@ -14,6 +14,7 @@ import numpy as np
 from ..backend import Array, Placement, row_index, take_rows
 from ..seeds import seeded_split
 from ..training import Data, Prepare
+from ..validation import arg_setting
 from .scaling import Scaler
 
 
@@ -103,8 +104,8 @@ class TrainingData:
         n_val = max(1, round(n * float(self.validation_fraction)))
         if n - n_val < 1:
             msg = (
-                f"validation_fraction={self.validation_fraction} leaves no training "
-                f"samples out of {n}; lower it or pass more data"
+                f"{arg_setting('validation_fraction', self.validation_fraction)} leaves no "
+                f"training samples out of {n}; lower it or pass more data"
             )
             raise ValueError(msg)
         return seeded_split(n, n_val, [int(self.seed), 1])
