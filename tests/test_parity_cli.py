@@ -242,6 +242,14 @@ def test_cli_prints_the_table_and_exits_0(capsys):
     assert "pass: all" in out
 
 
+def test_cli_spells_lr_and_hidden_as_train_does(capsys):
+    argv = ["parity", "--backends", "numpy", "--dtype", "float64", "--steps", "2"]
+    assert main([*argv, "--lr", "0.2", "--hidden", "8", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "layers 2-8-8-1" in out
+    assert "(learning rate 0.2)" in out
+
+
 def test_cli_default_lists_what_it_skipped(capsys):
     assert main(["parity", "--steps", "3"]) == 0
     out = capsys.readouterr().out
@@ -260,7 +268,14 @@ def test_cli_exits_1_when_a_backend_disagrees(perturbed_float32, capsys):
     ("argv", "match"),
     [
         (["--backends", "mxnet"], "unknown backend 'mxnet'"),
-        (["--layers", "2,x,1"], "--layers"),
+        (
+            ["--layers", "2,8,1"],
+            "--layers 2,8,1: give the hidden sizes as mlp-xp train does, --hidden 8;",
+        ),
+        (["--learning-rate", "0.1"], "--learning-rate 0.1: give --lr 0.1"),
+        (["--hidden", "8", "0"], "--hidden must be a positive integer (>= 1), got 0"),
+        (["--seed", "-1"], "--seed must be a non-negative integer (>= 0), got -1"),
+        (["--samples", "10"], "--batch-size 100 is larger than --samples 10"),
         (["--dtype", "float16"], "float16"),
         (["--steps", "0"], "steps"),
         (["--activation", "gelu"], "gelu"),
