@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -80,12 +81,57 @@ def _note(
     print(f"mlp-xp: note: {message}", file=sys.stderr)
 
 
+CLOSED_PIPE_STATUS = 128 + int(getattr(signal, "SIGPIPE", 13))
+"""The exit status when the reader of the output went away (``mlp-xp info | head -n 1``):
+141, as a shell reports a program that SIGPIPE ended."""
+
+
+def _closed_pipe() -> int:
+    """Exit quietly: the reader of the output is gone, so nothing more is written to it.
+
+    As Python's documentation of SIGPIPE advises, a stream whose pipe is closed
+    (standard output, or standard error with ``2>&1``) is pointed at the null
+    device, so that the flush at exit does not fail once more ("Exception
+    ignored ... BrokenPipeError").
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+            continue
+        except OSError:
+            pass
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # not a file descriptor (a test's capture)
+            continue
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    return CLOSED_PIPE_STATUS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mlp-xp``.
 
     Errors print one line, without a traceback: bad usage and bad input exit 2,
-    anything else that goes wrong exits 1.
+    anything else that goes wrong exits 1.  A closed pipe (``| head``) ends the
+    command quietly with :data:`CLOSED_PIPE_STATUS`.
     """
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # here, where a closed pipe is caught, rather than at exit
+    except BrokenPipeError:
+        return _closed_pipe()
+    except SystemExit:  # argparse's --help, --version and usage errors print first
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _closed_pipe()
+        raise
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `mlp-xp bench` hands its options to benchmarks/step.py, which parses them.
@@ -109,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"mlp-xp: {interrupted_by(exc)}", file=sys.stderr)
         return exit_status(exc)
+    except BrokenPipeError:
+        raise  # main() ends quietly
     except MemoryError as exc:
         detail = f" ({exc})" if str(exc) else ""
         print(
