@@ -214,7 +214,8 @@ def writable_output(flag: str, path: str) -> None:
     if target.is_dir():
         raise UsageError(f"{flag} {path}: is a directory; give a file name")
     if not folder.is_dir():
-        raise UsageError(f"{flag} {path}: the directory {str(folder)!r} does not exist")
+        missing = "is a file, not a directory" if folder.exists() else "does not exist"
+        raise UsageError(f"{flag} {path}: the directory {str(folder)!r} {missing}")
     if not os.access(folder, os.W_OK | os.X_OK) or (
         target.exists() and not os.access(target, os.W_OK)
     ):

@@ -76,6 +76,8 @@ def plan_files(args: argparse.Namespace) -> TrainFiles:
         checkpoint = beside(out, "checkpoint")
     else:
         checkpoint = default_checkpoint()
+    if args.checkpoint is None and not same_file(checkpoint, out):
+        _check_implicit_checkpoint(checkpoint, beside_out=out is not None)
     if same_file(checkpoint, out) and not same_file(out, resume):
         raise UsageError(
             f"--checkpoint {checkpoint} is also --out: a checkpoint never goes over the "
@@ -88,6 +90,29 @@ def plan_files(args: argparse.Namespace) -> TrainFiles:
         )
         raise UsageError(msg)
     return TrainFiles(out, checkpoint, None if out is None else beside(out, "diverged"))
+
+
+def _check_implicit_checkpoint(path: str, beside_out: bool) -> None:
+    """The checkpoint no option named (beside --out, or here) is checked as every output is.
+
+    A run that could not save it would lose its epochs to Ctrl-C or SIGTERM.
+
+    Raises
+    ------
+    UsageError
+        Saying where it would go, why it cannot, and how to choose another place.
+    """
+    label = "the checkpoint"
+    try:
+        check_output(label, path, MODEL_SUFFIXES)
+    except UsageError as exc:
+        reason = str(exc).removeprefix(f"{label} {path}: ").split(";")[0]
+        where = "beside --out" if beside_out else "in the current directory"
+        msg = (
+            f"{label} {path}, where an interrupted run saves its state ({where}): {reason}; "
+            "give --checkpoint PATH in a writable directory"
+        )
+        raise UsageError(msg) from None
 
 
 def batch_size_note(args: argparse.Namespace, n_rows: int) -> bool:
