@@ -142,6 +142,22 @@ def load_model(path: str, backend: str | None, device: str | None) -> Any:
     return load(path, backend=name, device=device)
 
 
+def load_model_or_graph(args: argparse.Namespace) -> Any:
+    """``MODEL`` of predict and evaluate: a model file, or an ``.onnx`` graph from export.
+
+    A graph runs on onnxruntime on the CPU, so ``--backend`` and ``--device``
+    are refused for it, naming why.
+    """
+    if not str(args.model).lower().endswith(".onnx"):
+        return load_model(args.model, args.backend, args.device)
+    for flag, value in (("--backend", args.backend), ("--device", args.device)):
+        if value is not None:
+            raise UsageError(f"{flag} does not apply to an ONNX model: it runs on onnxruntime")
+    from ..export import load_onnx
+
+    return load_onnx(args.model)
+
+
 def features_for(model: Any, data: Dataset) -> np.ndarray:
     """The columns of ``data`` the model was trained on, by name where names are known."""
     names = _feature_names(model)

@@ -13,15 +13,13 @@ from typing import Any
 
 from ..backend import to_host
 from ..data.tables import load_data
-from ..export import load_onnx
 from ..files import atomic_write
 from .common import (
-    UsageError,
     add_model_args,
     add_placement_args,
     description,
     features_for,
-    load_model,
+    load_model_or_graph,
     model_columns,
     table_options,
 )
@@ -57,16 +55,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwriting_inputs(
         [("--out", args.out)], [("MODEL", args.model), ("--data", args.data)]
     )
-    if str(args.model).endswith(".onnx"):
-        for flag, value in (("--backend", args.backend), ("--device", args.device)):
-            if value is not None:
-                raise UsageError(f"{flag} does not apply to an ONNX model: it runs on onnxruntime")
-    model: Any
-    if str(args.model).endswith(".onnx"):
-        # A graph from mlp-xp export runs on onnxruntime, on the CPU.
-        model = load_onnx(args.model)
-    else:
-        model = load_model(args.model, args.backend, args.device)
+    model = load_model_or_graph(args)
     target = getattr(model, "target_name_", None)
     data = load_data(
         args.data,

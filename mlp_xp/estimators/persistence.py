@@ -346,6 +346,13 @@ def load(
     if not file.is_file():
         msg = f"model file {str(file)!r} does not exist"
         raise FileNotFoundError(msg)
+    if file.suffix.lower() == ".onnx":
+        msg = (
+            f"{str(file)!r} is an ONNX graph, not an mlp_xp model file: ONNX files carry no "
+            "training record; use the .safetensors or .npz model file it was exported from "
+            "(mlp_xp.export.load_onnx, mlp-xp predict and mlp-xp evaluate run the graph)"
+        )
+        raise ValueError(msg)
     try:
         meta, arrays = _checked_metadata(file)
         return _restore(meta, arrays, _where(meta, backend, device))
