@@ -17,7 +17,6 @@ read the way scikit-learn reads it, with one clear message for what cannot be:
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from ..backend import (
     to_host,
 )
 from ..blocks import row_blocks
+from ..errors import warn_at_caller
 from ..nn.checks import check_finite
 from .scaling import STATS_BLOCK_BYTES
 
@@ -84,7 +84,7 @@ def match_columns(X: Any, known: list[str] | None, who: str) -> Any:
         return X
     if known is None:
         msg = f"X has feature names, but {who} was fitted without feature names"
-        warnings.warn(msg, UserWarning, stacklevel=4)
+        warn_at_caller(msg, UserWarning)
         return X
     if names == known:
         return X

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from ..backend import (
     resolve,
     to_host,
 )
-from ..errors import PlacementWarning
+from ..errors import PlacementWarning, warn_at_caller
 from ..files import read_container, write_container
 from ..nn.layers import Layer
 from ..nn.optimizers import OPTIMIZERS
@@ -242,7 +241,7 @@ def _where(meta: dict[str, Any], backend: str | None, device: object) -> Placeme
         f"the model was trained on {where}, which is not usable here ({why}); "
         f"it is loaded on {placement.name} {device_name(placement)} instead"
     )
-    warnings.warn(msg, PlacementWarning, stacklevel=3)
+    warn_at_caller(msg, PlacementWarning)
     return placement
 
 
