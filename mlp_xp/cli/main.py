@@ -34,6 +34,17 @@ COMMANDS: tuple[str, ...] = (
 )
 """Subcommands, each a module of this package with a ``register(subparsers)``."""
 
+RENAMED: dict[str, dict[str, str]] = {
+    "parity": {
+        "--learning-rate": "--lr, as mlp-xp train spells it",
+        "--layers": (
+            "--hidden with the hidden sizes only, as mlp-xp train spells it (--layers 2,8,1 "
+            "is --hidden 8); the input and output sizes come from the data"
+        ),
+    },
+}
+"""Options a command spelled otherwise once, with what to give now: the error names them."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mlp-xp``, with every subcommand of :data:`COMMANDS`."""
@@ -139,7 +150,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if extra:
         if getattr(args, "command", None) != "bench":
             # The subcommand's parser: its usage line and its name in the message.
-            _subcommands(parser)[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+            renamed = RENAMED.get(args.command, {})
+            given = [arg.split("=")[0] for arg in extra]
+            hints = [f"; {old} is now {renamed[old]}" for old in given if old in renamed]
+            unknown = f"unrecognized arguments: {' '.join(extra)}{''.join(hints[:1])}"
+            _subcommands(parser)[args.command].error(unknown)
         args.rest = [*extra, *args.rest]
     if args.command != "bench":
         args.given = _given(argv, args.command)

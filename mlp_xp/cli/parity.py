@@ -23,25 +23,6 @@ from ..validation import check_positive_int
 from .common import UsageError, add_table_args, table_options
 from .paths import JSON_SUFFIXES, check_outputs, refuse_overwriting_inputs
 
-RENAMED: dict[str, str] = {"learning_rate": "--learning-rate", "layers": "--layers"}
-"""Options parity once spelled unlike train, by dest: refused, naming train's spelling."""
-
-
-def _refuse_renamed(args: argparse.Namespace) -> None:
-    """Refuse --learning-rate and --layers, giving train's spelling of the same setting."""
-    if args.learning_rate is not None:
-        rate = args.learning_rate
-        raise UsageError(f"--learning-rate {rate}: give --lr {rate}, as mlp-xp train spells it")
-    if args.layers is not None:
-        sizes = _split(args.layers)
-        hidden = " ".join(sizes[1:-1]) if len(sizes) > 2 else "N [N ...]"
-        msg = (
-            f"--layers {args.layers}: give the hidden sizes as mlp-xp train does, "
-            f"--hidden {hidden}; the input and output sizes come from the data (BMI's, or "
-            "--data FILE)"
-        )
-        raise UsageError(msg)
-
 
 def _split(text: str) -> list[str]:
     """``"a, b,c"`` -> ``["a", "b", "c"]``."""
@@ -125,7 +106,6 @@ def _data_settings(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[Any,
 
 def run(args: argparse.Namespace) -> int:
     """Run the check, print the table, write the JSON and the plot; return the exit code."""
-    _refuse_renamed(args)
     # Every output is checked before the run, not after it.
     check_outputs([("--json", args.json, JSON_SUFFIXES), ("--plot", args.plot, PLOT_FORMATS)])
     refuse_overwriting_inputs(
@@ -294,8 +274,6 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lr", type=float, default=None, help=f"learning rate (default: {_rates()})"
     )
-    for dest, old in RENAMED.items():  # refused by run(), naming --lr or --hidden
-        parser.add_argument(old, dest=dest, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--alpha",
         type=float,
