@@ -1,8 +1,15 @@
-"""Exceptions of mlp_xp beyond the built-in TypeError and ValueError."""
+"""Exceptions of mlp_xp beyond the built-in TypeError and ValueError, and how it warns."""
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+_PACKAGE = os.path.dirname(os.path.realpath(__file__)) + os.sep
+"""The folder of the mlp_xp package: frames of its files are never a warning's caller."""
 
 
 class DivergenceError(FloatingPointError):
@@ -34,3 +41,20 @@ class PrecisionWarning(UserWarning):
     backend cannot compute in it (JAX's float64 without x64 mode) they train in
     its widest float dtype instead, as JAX itself does, and warn once per fit.
     """
+
+
+def warn_at_caller(message: str, category: type[Warning]) -> None:
+    """Warn pointing at the caller's line: the first frame outside the mlp_xp package.
+
+    That is the user's ``model.fit(X, y)``, ``partial_fit`` or ``mlp_xp.load``,
+    whatever the path through the package, so Python's filters (by module and
+    line) and its "once per location" apply to the user's code; through a
+    scikit-learn ``Pipeline`` or ``GridSearchCV`` the caller is scikit-learn's line.
+    A fixed ``stacklevel`` would be wrong for every other path in.
+    """
+    level = 2  # the caller of this function
+    frame = sys._getframe(1)
+    while frame is not None and os.path.realpath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -225,7 +226,7 @@ def test_divergence_stops_and_saves_the_last_finite_weights(capsys, tmp_path):
     assert code == 1
     line = one_error_line(err)
     assert "training diverged in epoch" in line
-    assert "smaller learning_rate" in line
+    assert "smaller --lr than 50.0" in line
     diverged = tmp_path / "d.diverged.npz"
     assert f"the last finite weights were saved to {diverged}" in line
     assert not out.exists()
@@ -287,21 +288,46 @@ def test_npz_without_X(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--backend", "jax2"], "unknown backend 'jax2'; valid names are: auto, numpy"),
-        (["--activation", "gelu"], "unknown activation 'gelu'; valid values are: identity"),
-        (["--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'; valid values are: sgd"),
-        (["--epochs", "0"], "epochs must be a positive integer (>= 1), got 0"),
-        (["--batch-size", "-5"], "batch_size must be a positive integer (>= 1), got -5"),
-        (["--lr", "0"], "learning_rate must be a positive finite number, got 0.0"),
-        (["--lr=-1e-3"], "learning_rate must be a positive finite number"),
-        (["--dtype", "float16"], "unknown dtype 'float16'"),
+        (["--backend", "jax2"], "unknown --backend 'jax2'; valid names are: auto, numpy"),
+        (["--activation", "gelu"], "unknown --activation 'gelu'; valid values are: identity"),
+        (["--optimizer", "rmsprop"], "unknown --optimizer 'rmsprop'; valid values are: sgd"),
+        (["--init", "zeros"], "unknown --init 'zeros'; valid values are: glorot_normal"),
+        (["--epochs", "0"], "--epochs must be a positive integer (>= 1), got 0"),
+        (["--batch-size", "-5"], "--batch-size must be a positive integer (>= 1), got -5"),
+        (["--lr", "0"], "--lr must be a positive finite number, got 0.0"),
+        (["--lr=-1e-3"], "--lr must be a positive finite number"),
+        (["--dtype", "float16"], "unknown --dtype 'float16'"),
         (["--test-fraction", "1.5"], "--test-fraction must be in [0, 1)"),
+        (["--seed", "-1"], "--seed must be a non-negative integer (>= 0), got -1"),
+        (["--hidden", "8", "0"], "--hidden must be a positive integer (>= 1), got 0"),
+        (["--alpha", "-1"], "--alpha must be a finite number >= 0, got -1.0"),
+        (["--patience", "0"], "--patience must be a positive integer (>= 1), got 0"),
+        (["--tol", "nan"], "--tol must be a finite number >= 0, got nan"),
+        (["--early-stopping", "--val-fraction", "1.5"], "--val-fraction must be in (0, 1)"),
+        (["--max-memory", "lots"], "--max-memory must be a positive number of bytes"),
+        (["--max-memory", "1"], "--max-memory allows 1 bytes (1 B); use smaller hidden layers"),
+        (["--device", "device7"], "--device device7 is not a numpy device"),
+        (["--backend", "cpu", "--device", "cpu"], "unknown --backend 'cpu'"),
     ],
 )
 def test_bad_options(capsys, args, message):
+    """Each message names the flag the user typed, never the estimator's parameter."""
     code, _, err = run(capsys, "train", *args)
     assert code == 2
-    assert message in one_error_line(err)
+    line = one_error_line(err)
+    assert message in line
+    for parameter in ("learning_rate", "batch_size", "hidden_layer_sizes", "max_memory"):
+        assert parameter not in line
+    assert not re.search(r"[a-z_]=", line)  # no "device='device7'" or "seed=-1"
+
+
+def test_task_classification_on_a_continuous_target_suggests_task_regression(capsys):
+    code, _, err = run(capsys, "train", "--task", "classification", "--epochs", "1")
+    assert code == 2
+    line = one_error_line(err)
+    assert "--task classification needs class labels, but 'bmi' holds non-integer" in line
+    assert line.endswith("use --task regression for a continuous target")
+    assert "MLPRegressor" not in line
 
 
 def test_unknown_dataset_name_is_a_missing_file_listing_the_built_ins(capsys):

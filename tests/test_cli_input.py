@@ -205,11 +205,12 @@ def test_help_states_the_task_rule(capsys):
         (["--epochs", "3"], "stopped: all --epochs run while the loss was still improving"),
         (
             ["--epochs", "50", "--tol", "10", "--patience", "2"],
-            "stopped: tol reached (the training",
+            "stopped: tol reached (the training loss improved by less than --tol 10 for "
+            "--patience 2 epochs)",
         ),
         (
             ["--epochs", "50", "--tol", "10", "--patience", "2", "--early-stopping"],
-            "stopped: early stopping (the validation loss",
+            "stopped: early stopping (the validation loss improved by less than --tol 10",
         ),
     ],
 )

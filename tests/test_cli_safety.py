@@ -18,6 +18,7 @@ import mlp_xp
 from mlp_xp.backend import adapter, estimate_fit_bytes, host_memory_available
 from mlp_xp.cli import main
 from mlp_xp.cli import train as train_cmd
+from mlp_xp.cli.paths import default_checkpoint
 from mlp_xp.files import atomic_write
 
 FAST = ["--epochs", "3", "--hidden", "4", "--quiet"]
@@ -228,6 +229,50 @@ def test_a_read_only_directory_is_refused_before_training(capsys, tmp_path):
         folder.chmod(0o700)
     assert code == 2
     assert "not writable" in one_error_line(err)
+
+
+def _no_training(monkeypatch):
+    """Make any fit fail the test: a refusal must come before training."""
+
+    def fit(self, *args, **kwargs):
+        raise AssertionError("trained before the checkpoint's place was checked")
+
+    monkeypatch.setattr(mlp_xp.MLPRegressor, "fit", fit)
+
+
+def test_the_implicit_checkpoint_is_checked_before_training(capsys, monkeypatch, tmp_path):
+    """No --out, no --checkpoint: mlp-xp-checkpoint.* here must be writable, or SIGTERM loses
+    the run.  Under a regular file it cannot be written, even by root (CI runs as root)."""
+    from mlp_xp.cli import train_checks
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    path = blocker / default_checkpoint()
+    monkeypatch.setattr(train_checks, "default_checkpoint", lambda: str(path))
+    _no_training(monkeypatch)
+    code, out, err = run(capsys, "train", *FAST)
+    assert code == 2
+    line = one_error_line(err)
+    assert f"the checkpoint {path}, where an interrupted run saves its state" in line
+    assert f"the directory '{blocker}' is a file, not a directory" in line
+    assert line.endswith("give --checkpoint PATH in a writable directory")
+    assert out == ""
+
+
+def test_a_directory_in_the_implicit_checkpoints_place_is_refused(capsys, monkeypatch, tmp_path):
+    """Not "the checkpoint file exists already, from an earlier run: --resume it"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / default_checkpoint()).mkdir()
+    _no_training(monkeypatch)
+    code, _, err = run(capsys, "train", *FAST)
+    assert code == 2
+    line = one_error_line(err)
+    assert f"the checkpoint {default_checkpoint()}, where an interrupted run saves" in line
+    assert "(in the current directory): is a directory;" in line
+    (tmp_path / "m.checkpoint.npz").mkdir()  # and beside --out
+    code, _, err = run(capsys, "train", *FAST, "--out", "m.npz")
+    assert code == 2
+    assert "m.checkpoint.npz, where an interrupted run saves its state (beside --out)" in err
 
 
 @pytest.mark.parametrize(

@@ -284,6 +284,9 @@ def test_same_results_on_every_backend(target, host):
         ({"validation_fraction": 1.5}, ValueError, "validation_fraction must be in"),
         ({"backend": "jax2"}, ValueError, "unknown backend 'jax2'; valid names are: auto"),
         ({"dtype": "float16"}, ValueError, "unknown dtype 'float16'"),
+        ({"seed": -1}, ValueError, r"seed must be a non-negative integer \(>= 0\), got -1"),
+        ({"seed": 1.5}, TypeError, "seed must be a non-negative integer"),
+        ({"device": "device7"}, ValueError, "device='device7' is not a numpy device"),
     ],
 )
 def test_bad_hyperparameters(kwargs, error, match):

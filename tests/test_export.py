@@ -392,3 +392,55 @@ def test_predict_refuses_an_onnx_file_that_mlp_xp_did_not_export(capsys, tmp_pat
     code, _, err = _run(capsys, "predict", str(broken), "--data", str(table))
     assert code == 2
     assert "onnxruntime cannot load" in _one_line(err)
+
+
+def _metrics(line: str) -> dict[str, str]:
+    """``samples 80 | accuracy 0.9 | log loss 0.3`` -> {"samples": "80", ...}."""
+    return dict(part.strip().rsplit(" ", 1) for part in line.split("|"))  # type: ignore[misc]
+
+
+def test_evaluate_runs_an_onnx_file_as_predict_does(capsys, tmp_path, saved):
+    """Not "'model.onnx' is not a readable mlp_xp model file ... corrupted"."""
+    model_path, table = saved
+    graph = tmp_path / "model.onnx"
+    assert _run(capsys, "export", str(model_path), "--onnx", str(graph))[0] == 0
+    code, from_graph, err = _run(capsys, "evaluate", str(graph), "--data", str(table))
+    assert code == 0, err
+    code, from_model, _ = _run(capsys, "evaluate", str(model_path), "--data", str(table))
+    assert code == 0
+    got, want = _metrics(from_graph), _metrics(from_model)
+    assert got["samples"] == want["samples"] == "80"
+    assert got["accuracy"] == want["accuracy"]
+    assert float(got["log loss"]) == pytest.approx(float(want["log loss"]), abs=2e-5)
+    code, _, err = _run(capsys, "evaluate", str(graph), "--data", str(table), "--backend", "numpy")
+    assert code == 2
+    assert "--backend does not apply to an ONNX model" in _one_line(err)
+
+
+def test_evaluate_scores_a_regressors_onnx_file(capsys, tmp_path):
+    model, graph = tmp_path / "r.npz", tmp_path / "r.onnx"
+    train = ["train", "--epochs", "3", "--hidden", "4", "--quiet", "--out", str(model)]
+    assert _run(capsys, *train)[0] == 0
+    assert _run(capsys, "export", str(model), "--onnx", str(graph))[0] == 0
+    code, from_graph, err = _run(capsys, "evaluate", str(graph), "--data", "bmi")
+    assert code == 0, err
+    _, from_model, _ = _run(capsys, "evaluate", str(model), "--data", "bmi")
+    got, want = _metrics(from_graph), _metrics(from_model)
+    for name in ("R^2", "MSE", "MAE"):
+        assert float(got[name]) == pytest.approx(float(want[name]), rel=1e-5)
+
+
+def test_verify_on_an_onnx_file_names_the_model_file_to_verify(capsys, tmp_path, saved):
+    model_path, table = saved
+    graph = tmp_path / "model.onnx"
+    assert _run(capsys, "export", str(model_path), "--onnx", str(graph))[0] == 0
+    code, out, err = _run(capsys, "verify", str(graph), "--data", str(table))
+    assert code == 2
+    assert out == ""
+    line = _one_line(err)
+    assert "ONNX files carry no training record" in line
+    assert line.endswith("verify the model file you exported it from (its .safetensors or .npz)")
+    assert "corrupted" not in line
+    with pytest.raises(ValueError, match="is an ONNX graph, not an mlp_xp model file") as info:
+        mlp_xp.load(graph)
+    assert "corrupted" not in str(info.value)

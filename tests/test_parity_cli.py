@@ -243,6 +243,29 @@ def test_cli_prints_the_table_and_exits_0(capsys):
     assert "pass: all" in out
 
 
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--learning-rate", "0.1"], "--learning-rate is now --lr, as mlp-xp train spells it"),
+        (["--layers=2,8,1"], "--layers is now --hidden with the hidden sizes only"),
+    ],
+)
+def test_cli_refuses_the_old_spellings_naming_the_new(argv, match, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["parity", *argv])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"mlp-xp parity: error: unrecognized arguments: {' '.join(argv)}; {match}" in err
+
+
+def test_cli_spells_lr_and_hidden_as_train_does(capsys):
+    argv = ["parity", "--backends", "numpy", "--dtype", "float64", "--steps", "2"]
+    assert main([*argv, "--lr", "0.2", "--hidden", "8", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "layers 2-8-8-1" in out
+    assert "(learning rate 0.2)" in out
+
+
 def test_cli_default_lists_what_it_skipped(capsys):
     assert main(["parity", "--steps", "3"]) == 0
     out = capsys.readouterr().out
@@ -261,7 +284,9 @@ def test_cli_exits_1_when_a_backend_disagrees(perturbed_float32, capsys):
     ("argv", "match"),
     [
         (["--backends", "mxnet"], "unknown backend 'mxnet'"),
-        (["--layers", "2,x,1"], "--layers"),
+        (["--hidden", "8", "0"], "--hidden must be a positive integer (>= 1), got 0"),
+        (["--seed", "-1"], "--seed must be a non-negative integer (>= 0), got -1"),
+        (["--samples", "10"], "--batch-size 100 is larger than --samples 10"),
         (["--dtype", "float16"], "float16"),
         (["--steps", "0"], "steps"),
         (["--activation", "gelu"], "gelu"),

@@ -281,9 +281,9 @@ def test_cli_exits_1_when_a_backend_disagrees_on_user_data(table, perturbed_floa
         (["--target", "nope"], "target column 'nope' is not in"),
         (["--target", "value", "--loss", "cross_entropy"], "non-integer numbers"),
         (["--loss", "cross_entropy", "--task", "regression"], "is a classification loss"),
-        (["--layers", "4,5,3"], "give --hidden, not --layers"),
+        (["--target", "value", "--task", "classification"], "use --task regression"),
         (["--samples", "500"], "--samples 500 is more than the 150 rows"),
-        (["--loss", "hinge"], "unknown loss 'hinge'"),
+        (["--loss", "hinge"], "unknown --loss 'hinge'"),
     ],
 )
 def test_cli_bad_data_input_exits_2_with_one_line(table, argv, match, capsys):
@@ -299,7 +299,6 @@ def test_cli_bad_data_input_exits_2_with_one_line(table, argv, match, capsys):
     [
         (["--target", "value"], "give --data too"),
         (["--loss", "cross_entropy"], "built-in problems are regressions"),
-        (["--layers", "2,8,1", "--hidden", "4"], "not both"),
     ],
 )
 def test_cli_data_options_without_data_exit_2(argv, match, capsys):

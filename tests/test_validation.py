@@ -132,3 +132,19 @@ def test_unknown_names_and_bad_options(kwargs, match):
     params = mlp_xp.init_params((2, 3, 2))
     with pytest.raises(ValueError, match=match):
         mlp_xp.gradients(params, np.ones((3, 2)), np.ones((3, 2)) / 2, **kwargs)
+
+
+def test_messages_name_arguments_as_the_caller_spells_them():
+    """The Python names by default; inside argument_names, the caller's (mlp-xp's flags)."""
+    from mlp_xp.validation import arg_setting, argument_names, check_positive_int
+
+    with pytest.raises(ValueError, match=r"^hidden_layer_sizes\[1\] must be a positive"):
+        check_positive_int("hidden_layer_sizes[1]", 0)
+    assert arg_setting("task", "regression") == "task='regression'"
+    with argument_names({"hidden_layer_sizes": "--hidden", "task": "--task"}):
+        with pytest.raises(ValueError, match=r"^--hidden must be a positive integer"):
+            check_positive_int("hidden_layer_sizes[1]", 0)
+        assert arg_setting("task", "regression") == "--task regression"
+        assert arg_setting("hidden_layer_sizes", (8, 8)) == "--hidden 8 8"
+        assert arg_setting("alpha", 0.5) == "alpha=0.5"  # a name the table lacks
+    assert arg_setting("task", "regression") == "task='regression'"  # the context ended

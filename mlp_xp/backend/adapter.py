@@ -25,6 +25,8 @@ from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 
+from ..validation import arg_setting
+
 Array: TypeAlias = Any
 """Any array that follows the Array API standard."""
 Namespace: TypeAlias = Any
@@ -99,7 +101,8 @@ def cuda_index(device: object, arg: str) -> int:
     head, _, tail = text.partition(":")
     if head in ("cuda", "gpu") and (tail == "" or tail.isdigit()):
         return int(tail or 0)
-    msg = f"{arg}={device!r} is not a CUDA device; use 'cuda', 'cuda:N' or an integer index"
+    shown = arg_setting(arg, device)
+    msg = f"{shown} is not a CUDA device; use 'cuda', 'cuda:N' or an integer index"
     raise ValueError(msg)
 
 
@@ -332,7 +335,7 @@ class Adapter:
         """A user's device string or object as this library's device object."""
         if device is None or str(device) == "cpu":
             return "cpu"
-        msg = f"{arg}={device!r} is not a {self.name} device; {self.name} only has 'cpu'"
+        msg = f"{arg_setting(arg, device)} is not a {self.name} device; {self.name} only has 'cpu'"
         raise ValueError(msg)
 
     def device_name(self, device: Device) -> str:

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..validation import arg_setting
 from .adapter import Adapter, Array, Device, Namespace
 
 
@@ -45,7 +46,8 @@ class ArrayApiStrictAdapter(Adapter):
         key = device if isinstance(device, str) else strict_device_name(device)
         if key in known:
             return known[key]
-        msg = f"{arg}={device!r} is not an array_api_strict device; valid: {', '.join(known)}"
+        shown = arg_setting(arg, device)
+        msg = f"{shown} is not an array_api_strict device; valid: {', '.join(known)}"
         raise ValueError(msg)
 
     def device_name(self, device: Device) -> str:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import array_api_compat
 import numpy as np
 
+from ..validation import arg_setting
 from .adapter import (
     Adapter,
     Array,
@@ -119,7 +120,8 @@ class CupyAdapter(Adapter):
         index = 0 if device is None else cuda_index(device, arg)
         devices = self.info().devices
         if f"cuda:{index}" not in devices:
-            msg = f"{arg}={device!r}: there is no CUDA device {index}; CuPy sees {devices}"
+            shown = arg_setting(arg, device)
+            msg = f"{shown}: there is no CUDA device {index}; CuPy sees {devices}"
             raise BackendUnavailableError(msg)
         return cupy.cuda.Device(index)
 

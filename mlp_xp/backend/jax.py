@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import array_api_compat
 import numpy as np
 
+from ..validation import arg_setting
 from .adapter import (
     Adapter,
     Array,
@@ -143,7 +144,7 @@ class JaxAdapter(Adapter):
         gpus = {d.id: d for d in _gpus(jax)}
         if index not in gpus:
             msg = (
-                f"{arg}={device!r}: JAX sees no CUDA device {index} here; usable JAX "
+                f"{arg_setting(arg, device)}: JAX sees no CUDA device {index} here; usable JAX "
                 f"devices are {', '.join(self.info().devices)} (install 'mlp_xp[jax-cuda13]')"
             )
             raise BackendUnavailableError(msg)

@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..validation import arg_setting
 from .adapter import Adapter, Array, Device, Namespace, Numerics
 
 TRAINING_REFUSED = (
@@ -65,7 +66,7 @@ class NdonnxAdapter(Adapter):
         own = xp.__array_namespace_info__().default_device()
         if device is None or str(device) == "cpu" or device is own:
             return own
-        msg = f"{arg}={device!r} is not an ndonnx device; ndonnx only has 'cpu'"
+        msg = f"{arg_setting(arg, device)} is not an ndonnx device; ndonnx only has 'cpu'"
         raise ValueError(msg)
 
     def to_host(self, x: Array) -> np.ndarray:

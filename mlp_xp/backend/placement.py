@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 import numpy as np
 
+from ..validation import arg_name, arg_setting
 from .adapter import (
     FLOAT_DTYPES,
     Adapter,
@@ -126,7 +127,8 @@ def _auto(device: object) -> str:
         f"{a.name}: {', '.join(a.info().devices)}" for a in adapters() if a.info().available
     )
     why = "; ".join(f"{a.name}: {a.info().reason or 'it has no such device'}" for a in claimers)
-    msg = f"device={device!r}: no backend usable here has it ({why}); usable here: {usable}"
+    shown = arg_setting("device", device)
+    msg = f"{shown}: no backend usable here has it ({why}); usable here: {usable}"
     raise BackendUnavailableError(msg)
 
 
@@ -156,7 +158,10 @@ def resolve(backend: str | None = "auto", device: object = None) -> Placement:
         raise TypeError(msg)
     if name == "cpu" or name.startswith(("cuda", "gpu")):
         if device is not None:
-            msg = f"backend={name!r} already names a device; pass device=None"
+            msg = (
+                f"{arg_setting('backend', name)} already names a device; give no "
+                f"{arg_name('device')} with it"
+            )
             raise ValueError(msg)
         name, device = "auto", name
     if name == "auto":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 
+from ..validation import arg_name
 from .adapter import Adapter, Array, BackendInfo
 
 BACKENDS: tuple[str, ...] = ("numpy", "cupy", "torch", "jax", "array_api_strict", "dask", "ndonnx")
@@ -34,7 +35,8 @@ def adapter(name: str) -> Adapter:
         For an unknown name; the message lists the valid ones.
     """
     if name not in BACKENDS:
-        msg = f"unknown backend {name!r}; valid names are: {', '.join(BACKEND_CHOICES)}"
+        valid = ", ".join(BACKEND_CHOICES)
+        msg = f"unknown {arg_name('backend')} {name!r}; valid names are: {valid}"
         raise ValueError(msg)
     return _load(name)
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import array_api_compat
 import numpy as np
 
+from ..validation import arg_setting
 from .adapter import (
     Adapter,
     Array,
@@ -66,11 +67,12 @@ class TorchAdapter(Adapter):
         try:
             dev = torch.device("cpu" if device is None else device)
         except (RuntimeError, TypeError) as exc:
-            msg = f"{arg}={device!r} is not a torch device ({exc}); valid here: {devices}"
+            shown = arg_setting(arg, device)
+            msg = f"{shown} is not a torch device ({exc}); valid here: {devices}"
             raise ValueError(msg) from None
         if dev.type not in ("cpu", "cuda"):
             msg = (
-                f"{arg}={device!r}: mlp_xp runs torch on the CPU or CUDA only; "
+                f"{arg_setting(arg, device)}: mlp_xp runs torch on the CPU or CUDA only; "
                 f"usable torch devices are {', '.join(devices)}"
             )
             raise BackendUnavailableError(msg)
@@ -79,7 +81,7 @@ class TorchAdapter(Adapter):
             if f"cuda:{index}" not in devices:
                 why = f" ({self.cuda_reason})" if self.cuda_reason else ""
                 msg = (
-                    f"{arg}={device!r}: torch sees no CUDA device {index} here{why}; "
+                    f"{arg_setting(arg, device)}: torch sees no CUDA device {index} here{why}; "
                     f"usable torch devices are {', '.join(devices)}"
                 )
                 raise BackendUnavailableError(msg)

@@ -186,11 +186,29 @@ def load_model(path: str, backend: str | None, device: str | None) -> Any:
     name = trained if backend_info(trained).available else HOST_BACKEND
     try:
         resolve(name, device)
-    except ValueError as exc:
+    except ValueError:
+        devices = ", ".join(backend_info(name).devices)
         raise UsageError(
-            f"--device {device} does not apply to this model on {name}: {exc}"
+            f"--device {device} does not apply to this model on {name}, whose devices here "
+            f"are: {devices}; give --backend too to run it on another backend"
         ) from None
     return load(path, backend=name, device=device)
+
+
+def load_model_or_graph(args: argparse.Namespace) -> Any:
+    """``MODEL`` of predict and evaluate: a model file, or an ``.onnx`` graph from export.
+
+    A graph runs on onnxruntime on the CPU, so ``--backend`` and ``--device``
+    are refused for it, naming why.
+    """
+    if not str(args.model).lower().endswith(".onnx"):
+        return load_model(args.model, args.backend, args.device)
+    for flag, value in (("--backend", args.backend), ("--device", args.device)):
+        if value is not None:
+            raise UsageError(f"{flag} does not apply to an ONNX model: it runs on onnxruntime")
+    from ..export import load_onnx
+
+    return load_onnx(args.model)
 
 
 def same_labels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -233,7 +251,8 @@ def writable_output(flag: str, path: str) -> None:
     if target.is_dir():
         raise UsageError(f"{flag} {path}: is a directory; give a file name")
     if not folder.is_dir():
-        raise UsageError(f"{flag} {path}: the directory {str(folder)!r} does not exist")
+        missing = "is a file, not a directory" if folder.exists() else "does not exist"
+        raise UsageError(f"{flag} {path}: the directory {str(folder)!r} {missing}")
     if not os.access(folder, os.W_OK | os.X_OK) or (
         target.exists() and not os.access(target, os.W_OK)
     ):

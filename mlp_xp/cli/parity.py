@@ -1,6 +1,6 @@
 """``mlp-xp parity``: train one seeded model on every backend and compare it with float64 NumPy.
 
-The model trains on a built-in problem (BMI, or a synthetic regression), or on
+The model trains on the built-in problem (the lecture's BMI data), or on
 the user's own data with ``--data`` (as ``mlp-xp train --data`` reads it).
 Exit codes: 0 when every run is within tolerance, 1 when any deviates beyond
 it, 2 for bad usage (including a named backend that cannot run here).
@@ -29,15 +29,6 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _layer_sizes(text: str) -> tuple[int, ...]:
-    """``"2,8,1"`` -> ``(2, 8, 1)``, with an error that names the option."""
-    try:
-        return tuple(int(part) for part in _split(text))
-    except ValueError:
-        msg = f"--layers must be integers separated by commas, like 2,8,1; got {text!r}"
-        raise ValueError(msg) from None
-
-
 def _rates() -> str:
     """The optimizers' default learning rates, for --help: "0.05 for sgd and momentum, ..."."""
     by_rate: dict[float, list[str]] = {}
@@ -51,7 +42,7 @@ def _rates() -> str:
 
 
 def _builtin_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The layer sizes and rows of a built-in problem, from --layers or --hidden."""
+    """The layer sizes and rows of a built-in problem: its inputs, --hidden, its outputs."""
     given = [
         flag
         for flag, value in (
@@ -65,12 +56,9 @@ def _builtin_settings(args: argparse.Namespace) -> dict[str, Any]:
     if given:
         raise UsageError(f"{given[0]} is about the data of --data FILE; give --data too")
     defaults = parity.ParityConfig()
-    if args.hidden is None:
-        sizes = defaults.layer_sizes if args.layers is None else _layer_sizes(args.layers)
-    else:
-        if args.layers is not None:
-            raise UsageError("give --layers or --hidden, not both")
-        sizes = (defaults.layer_sizes[0], *args.hidden, defaults.layer_sizes[-1])
+    sizes = defaults.layer_sizes
+    if args.hidden is not None:
+        sizes = (sizes[0], *args.hidden, sizes[-1])
     batch = defaults.batch_size if args.batch_size is None else args.batch_size
     return {"layer_sizes": sizes, "n_samples": args.samples, "batch_size": batch}
 
@@ -95,9 +83,6 @@ def _source(data: Dataset) -> str:
 
 def _data_settings(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[Any, Any]]:
     """The settings that --data fixes (sizes, loss, rows, source), and its (X, y)."""
-    if args.layers is not None:
-        msg = "with --data, the data set the input and output sizes; give --hidden, not --layers"
-        raise UsageError(msg)
     data = load_data(args.data, target=args.target, **table_options(args))
     X, y = data.X, data.y
     if y is None:  # load_data refuses data without targets; this is for the type checker
@@ -136,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     config = parity.ParityConfig(
         activation=args.activation,
         optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
+        learning_rate=args.lr,
         steps=args.steps,
         seed=args.seed,
         alpha=args.alpha,
@@ -212,7 +197,7 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
         help=(
             f"train on your own data: {', '.join(DATASETS)}, a CSV (with header) or .npz "
             "file, as mlp-xp train reads it; the input and output sizes come from the data "
-            "(default: the built-in problem of --layers)"
+            "(default: the lecture's BMI data, 2 inputs and 1 output)"
         ),
     )
     parser.add_argument(
@@ -250,16 +235,8 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_network_args(parser: argparse.ArgumentParser) -> None:
-    """--layers, --hidden, --activation and --loss."""
+    """--hidden, --activation and --loss."""
     defaults = parity.ParityConfig()
-    parser.add_argument(
-        "--layers",
-        default=None,
-        help=(
-            "layer sizes, input to output, of the built-in problem (default: "
-            f"{','.join(str(s) for s in defaults.layer_sizes)}, the lecture's BMI network)"
-        ),
-    )
     hidden = " ".join(str(s) for s in defaults.layer_sizes[1:-1])
     parser.add_argument(
         "--hidden",
@@ -267,7 +244,7 @@ def _add_network_args(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=None,
         metavar="N",
-        help=f"hidden layer sizes, e.g. --hidden 32 16 (default: {hidden})",
+        help=f"hidden layer sizes, e.g. --hidden 8 8 (default: {hidden}, the lecture's network)",
     )
     parser.add_argument(
         "--activation",
@@ -287,7 +264,7 @@ def _add_network_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_training_args(parser: argparse.ArgumentParser) -> None:
-    """--optimizer, --learning-rate, --alpha, --steps, --batch-size and --seed."""
+    """--optimizer, --lr, --alpha, --steps, --batch-size and --seed."""
     defaults = parity.ParityConfig()
     parser.add_argument(
         "--optimizer",
@@ -295,10 +272,7 @@ def _add_training_args(parser: argparse.ArgumentParser) -> None:
         help="sgd, momentum, nesterov or adam (default: %(default)s)",
     )
     parser.add_argument(
-        "--learning-rate",
-        type=float,
-        default=None,
-        help=f"learning rate (default: {_rates()})",
+        "--lr", type=float, default=None, help=f"learning rate (default: {_rates()})"
     )
     parser.add_argument(
         "--alpha",

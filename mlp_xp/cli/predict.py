@@ -12,15 +12,13 @@ import sys
 from typing import Any
 
 from ..backend import to_host
-from ..export import load_onnx
 from ..files import atomic_write
 from .columns import add_by_position_arg, read_for_model
 from .common import (
-    UsageError,
     add_model_args,
     add_placement_args,
     description,
-    load_model,
+    load_model_or_graph,
 )
 from .paths import CSV_SUFFIXES, check_outputs, refuse_overwriting_inputs
 
@@ -55,16 +53,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwriting_inputs(
         [("--out", args.out)], [("MODEL", args.model), ("--data", args.data)]
     )
-    if str(args.model).endswith(".onnx"):
-        for flag, value in (("--backend", args.backend), ("--device", args.device)):
-            if value is not None:
-                raise UsageError(f"{flag} does not apply to an ONNX model: it runs on onnxruntime")
-    model: Any
-    if str(args.model).endswith(".onnx"):
-        # A graph from mlp-xp export runs on onnxruntime, on the CPU.
-        model = load_onnx(args.model)
-    else:
-        model = load_model(args.model, args.backend, args.device)
+    model = load_model_or_graph(args)
     target = getattr(model, "target_name_", None)
     X, data = read_for_model(model, args, need_target=False, keep=args.keep)
     header, rows = _predictions(model, X, target)

@@ -16,7 +16,7 @@ import numpy as np
 from ..backend import FLOAT_DTYPES, Placement
 from ..estimators.memory import check_fit_memory
 from ..plotting import PLOT_FORMATS
-from ..validation import check_name
+from ..validation import check_name, check_nonnegative_int
 from .common import UsageError, is_table
 from .paths import (
     MODEL_SUFFIXES,
@@ -43,6 +43,7 @@ class TrainFiles(NamedTuple):
 def check_options(args: argparse.Namespace) -> None:
     """Refuse options that do not apply to this run, or a dtype there is not, naming them."""
     check_name("dtype", args.dtype, FLOAT_DTYPES)  # before the data is read in it
+    check_nonnegative_int("seed", args.seed)  # before the held-out rows are drawn with it
     source = str(args.data)
     if args.target is not None and not is_table(source):
         raise UsageError(f"--target applies to CSV files only; --data {source} has its own target")
@@ -86,6 +87,8 @@ def plan_files(args: argparse.Namespace) -> TrainFiles:
         checkpoint = beside(out, "checkpoint")
     else:
         checkpoint = default_checkpoint()
+    if args.checkpoint is None and not same_file(checkpoint, out):
+        _check_implicit_checkpoint(checkpoint, beside_out=out is not None)
     if same_file(checkpoint, out) and not same_file(out, resume):
         raise UsageError(
             f"--checkpoint {checkpoint} is also --out: a checkpoint never goes over the "
@@ -98,6 +101,29 @@ def plan_files(args: argparse.Namespace) -> TrainFiles:
         )
         raise UsageError(msg)
     return TrainFiles(out, checkpoint, None if out is None else beside(out, "diverged"))
+
+
+def _check_implicit_checkpoint(path: str, beside_out: bool) -> None:
+    """The checkpoint no option named (beside --out, or here) is checked as every output is.
+
+    A run that could not save it would lose its epochs to Ctrl-C or SIGTERM.
+
+    Raises
+    ------
+    UsageError
+        Saying where it would go, why it cannot, and how to choose another place.
+    """
+    label = "the checkpoint"
+    try:
+        check_output(label, path, MODEL_SUFFIXES)
+    except UsageError as exc:
+        reason = str(exc).removeprefix(f"{label} {path}: ").split(";")[0]
+        where = "beside --out" if beside_out else "in the current directory"
+        msg = (
+            f"{label} {path}, where an interrupted run saves its state ({where}): {reason}; "
+            "give --checkpoint PATH in a writable directory"
+        )
+        raise UsageError(msg) from None
 
 
 def batch_size_note(args: argparse.Namespace, n_rows: int) -> bool:

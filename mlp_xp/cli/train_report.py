@@ -43,7 +43,7 @@ def stop_reason(model: Any, ran_out: bool = False) -> str:
     loss was still improving (a ``ConvergenceWarning``).
     """
     reason = _reason_code(model)
-    rule = f"improved by less than tol={model.tol:g} for {model.patience} epochs"
+    rule = f"improved by less than --tol {model.tol:g} for --patience {model.patience} epochs"
     if reason == "converged":
         return f"tol reached (the training loss {rule})"
     if reason == "early_stopping":

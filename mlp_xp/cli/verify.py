@@ -95,6 +95,23 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     return X, y
 
 
+def _refuse_onnx(path: str) -> None:
+    """An ``.onnx`` graph has nothing to replay: say so, and which file has.
+
+    Raises
+    ------
+    UsageError
+        Naming the model file it was exported from as the one to verify.
+    """
+    if not str(path).lower().endswith(".onnx"):
+        return
+    msg = (
+        f"{path} is an ONNX graph, and ONNX files carry no training record to replay; "
+        "verify the model file you exported it from (its .safetensors or .npz)"
+    )
+    raise UsageError(msg)
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify, print the verdict, write what was asked for; 0 pass, 1 fail."""
     outputs = [
@@ -108,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         [("MODEL", args.model), ("--data", args.data)],
     )
     backend, device = (None, None) if args.against is None else parse_backend(args.against)
+    _refuse_onnx(args.model)
     model = load(args.model)
     X, y = training_rows(model, args)
     with warnings.catch_warnings():

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..backend import FLOAT_DTYPES, is_lazy
 from ..blocks import row_blocks
+from ..validation import arg_setting
 from .builtin import BMI_FEATURES, DATASETS, load_digits, make_bmi, make_xor
 from .csv_header import DELIMITERS
 from .csv_table import MissingColumnsError, Reading, lacks_columns, read_csv
@@ -352,9 +353,7 @@ def choose_task(data: Dataset, task: str = "auto") -> tuple[str, str]:
     when ``task`` was given.
     """
     if task != "auto":
-        if task == "regression" and data.y is not None and data.y.dtype.kind not in "biuf":
-            msg = f"task 'regression' needs a numeric target, but {data.target_name!r} holds text"
-            raise ValueError(msg)
+        _check_task(data, task)
         return task, ""
     if data.task is not None:
         return data.task, f"{data.source} is a {data.task} data set"
@@ -379,6 +378,26 @@ def choose_task(data: Dataset, task: str = "auto") -> tuple[str, str]:
         "regression",
         f"inferred: {column} holds {count} distinct integers, more than {MAX_CLASSES}",
     )
+
+
+def _check_task(data: Dataset, task: str) -> None:
+    """A task that was asked for must suit the target: numbers to regress, labels to classify."""
+    y = data.y
+    if y is None:
+        return
+    column = repr(data.target_name) if data.target_name else "the target"
+    if task == "regression" and y.dtype.kind not in "biuf":
+        msg = f"{arg_setting('task', task)} needs a numeric target, but {column} holds text"
+        raise ValueError(msg)
+    if task == "classification" and y.dtype.kind == "f":
+        bad = y[~(np.isfinite(y) & (y == np.round(y)))]
+        if bad.size:
+            msg = (
+                f"{arg_setting('task', task)} needs class labels, but {column} holds "
+                f"non-integer numbers such as {bad.flat[0]:g}; use "
+                f"{arg_setting('task', 'regression')} for a continuous target"
+            )
+            raise ValueError(msg)
 
 
 def infer_task(data: Dataset, task: str = "auto") -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -13,6 +12,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target
 
 from ..backend import Array, Placement, from_host, move, placement_of, to_host
+from ..errors import warn_at_caller
 from ..nn.plan import Plan, make_plan
 from .base import _BaseMLP, host_values, host_weights
 from .persistence import persisted
@@ -242,7 +242,7 @@ def _labels(y: Any) -> np.ndarray:
             "A column-vector y was passed when a 1d array was expected. Please change "
             "the shape of y to (n_samples, ), for example using ravel()."
         )
-        warnings.warn(msg, DataConversionWarning, stacklevel=5)
+        warn_at_caller(msg, DataConversionWarning)
         labels = labels[:, 0]
     if labels.ndim != 1:
         msg = f"y must be 1-D class labels, got shape {labels.shape}"

@@ -17,13 +17,12 @@ records in ``stop_reason_`` why training stopped:
 from __future__ import annotations
 
 import functools
-import warnings
 from typing import TYPE_CHECKING, Any
 
 from sklearn.exceptions import ConvergenceWarning
 
 from ..backend import Placement
-from ..errors import DivergenceError
+from ..errors import DivergenceError, warn_at_caller
 from ..nn.layers import Params
 from ..nn.optimizers import OPTIMIZERS, Optimizer
 from ..nn.plan import Plan
@@ -206,7 +205,7 @@ class EpochLoop:
                 f"loss was still improving by more than tol={self.tol} within "
                 f"{self.patience} epochs; raise epochs, or tol, to let it converge"
             )
-            warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+            warn_at_caller(msg, ConvergenceWarning)
 
     def _commit(self, state: dict[str, Any], epoch: Epoch, rows: int) -> None:
         """An epoch is complete: keep its weights, optimizer state, position and losses."""

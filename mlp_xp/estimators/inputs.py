@@ -17,9 +17,6 @@ read the way scikit-learn reads it, with one clear message for what cannot be:
 from __future__ import annotations
 
 import math
-import os
-import sys
-import warnings
 from typing import Any
 
 import numpy as np
@@ -38,7 +35,7 @@ from ..backend import (
     usable_dtype,
 )
 from ..blocks import row_blocks
-from ..errors import PrecisionWarning
+from ..errors import PrecisionWarning, warn_at_caller
 from ..nn.checks import check_finite
 from .scaling import STATS_BLOCK_BYTES
 
@@ -90,7 +87,7 @@ def match_columns(X: Any, known: list[str] | None, who: str) -> Any:
         return X
     if known is None:
         msg = f"X has feature names, but {who} was fitted without feature names"
-        warnings.warn(msg, UserWarning, stacklevel=4)
+        warn_at_caller(msg, UserWarning)
         return X
     if names == known:
         return X
@@ -159,23 +156,8 @@ def training_dtype(X: Any, placement: Placement, requested: object) -> str:
             f"X is {wanted}, but {dtype_unavailable(placement, wanted)}; training in "
             f"{chosen} instead (pass dtype={chosen!r} to say so)"
         )
-        warnings.warn(msg, PrecisionWarning, stacklevel=_outside_level())
+        warn_at_caller(msg, PrecisionWarning)
     return chosen
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _outside_level() -> int:
-    """The ``stacklevel`` pointing our caller's warning at the first line outside mlp_xp.
-
-    fit, partial_fit and the classifier's wrappers reach a warning through
-    different depths of mlp_xp's own calls.
-    """
-    level, frame = 1, sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        level, frame = level + 1, frame.f_back
-    return level
 
 
 def host_matrix(X: Any, name: str = "X") -> np.ndarray:

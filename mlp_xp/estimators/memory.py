@@ -16,6 +16,7 @@ import numpy as np
 
 from ..backend import Placement, dtype_name, estimate_fit_bytes, is_array, is_placed
 from ..training.compiled import compiles, padding_bytes
+from ..validation import arg_name, arg_setting
 
 _UNITS = {
     "": 1,
@@ -43,7 +44,7 @@ def parse_bytes(arg: str, value: object) -> int | None:
         if size >= 1:
             return int(size)
     msg = (
-        f"{arg} must be a positive number of bytes or a size such as '8GB' or '512MiB', "
+        f"{arg_name(arg)} must be a positive number of bytes or a size such as '8GB' or '512MiB', "
         f"got {value!r}"
     )
     raise ValueError(msg)
@@ -120,13 +121,13 @@ def check_fit_memory(
         return
     where = f"{placement.name} {placement.adapter.device_name(placement.device)}"
     if getattr(model, "max_memory", None) is not None:
-        room = f"max_memory allows {limit:,} bytes ({human_bytes(limit)})"
+        room = f"{arg_name('max_memory')} allows {limit:,} bytes ({human_bytes(limit)})"
     else:
         room = f"{where} has {limit:,} bytes ({human_bytes(limit)}) free"
     msg = (
         f"fit would need about {need:,} bytes ({human_bytes(need)}) beyond the data, but "
-        f"{room}; use smaller hidden "
-        "layers, a smaller batch_size, float32, less data, or the dask backend, which "
-        "trains out of core"
+        f"{room}; use smaller hidden layers ({arg_name('hidden_layer_sizes')}), a smaller "
+        f"{arg_name('batch_size')}, {arg_setting('dtype', 'float32')}, less data, or "
+        f"{arg_setting('backend', 'dask')}, which trains out of core"
     )
     raise ValueError(msg)

@@ -19,8 +19,10 @@ from ..nn.init import INITS
 from ..nn.optimizers import OPTIMIZERS, Optimizer
 from ..training import SCHEDULES, SHUFFLES
 from ..validation import (
+    arg_name,
     check_name,
     check_nonnegative_float,
+    check_nonnegative_int,
     check_positive_float,
     check_positive_int,
 )
@@ -83,7 +85,10 @@ class Hyperparameters(BaseEstimator):
         if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
             hidden = (int(hidden),)
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-            msg = f"hidden_layer_sizes must be a sequence of ints like (100,), got {hidden!r}"
+            msg = (
+                f"{arg_name('hidden_layer_sizes')} must be a sequence of ints like (100,), "
+                f"got {hidden!r}"
+            )
             raise TypeError(msg)
         sizes = tuple(
             check_positive_int(f"hidden_layer_sizes[{i}]", h) for i, h in enumerate(hidden)
@@ -105,11 +110,15 @@ class Hyperparameters(BaseEstimator):
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("epochs", self.epochs)
         check_positive_int("patience", self.patience)
+        check_nonnegative_int("seed", self.seed)
         check_nonnegative_float("alpha", self.alpha)
         check_nonnegative_float("tol", self.tol)
         fraction = check_positive_float("validation_fraction", self.validation_fraction)
         if fraction >= 1.0:
-            msg = f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            msg = (
+                f"{arg_name('validation_fraction')} must be in (0, 1), "
+                f"got {self.validation_fraction!r}"
+            )
             raise ValueError(msg)
         if self.dtype is not None:
             check_name("dtype", dtype_name(self.dtype), FLOAT_DTYPES)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from ..backend import (
     resolve,
     to_host,
 )
-from ..errors import PlacementWarning
+from ..errors import PlacementWarning, warn_at_caller
 from ..files import read_container, write_container
 from ..nn.layers import Layer
 from ..nn.optimizers import OPTIMIZERS
@@ -263,7 +262,7 @@ def _where(meta: dict[str, Any], backend: str | None, device: object) -> Placeme
         f"the model was trained on {where}, which is not usable here ({why}); "
         f"it is loaded on {placement.name} {device_name(placement)} instead"
     )
-    warnings.warn(msg, PlacementWarning, stacklevel=3)
+    warn_at_caller(msg, PlacementWarning)
     return placement
 
 
@@ -369,6 +368,13 @@ def load(
     if not file.is_file():
         msg = f"model file {str(file)!r} does not exist"
         raise FileNotFoundError(msg)
+    if file.suffix.lower() == ".onnx":
+        msg = (
+            f"{str(file)!r} is an ONNX graph, not an mlp_xp model file: ONNX files carry no "
+            "training record; use the .safetensors or .npz model file it was exported from "
+            "(mlp_xp.export.load_onnx, mlp-xp predict and mlp-xp evaluate run the graph)"
+        )
+        raise ValueError(msg)
     try:
         meta, arrays = _checked_metadata(file)
         return _restore(meta, arrays, _where(meta, backend, device))

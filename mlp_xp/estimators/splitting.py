@@ -15,6 +15,7 @@ from ..backend import Array, Placement, row_index, take_rows
 from ..data.splits import class_counts
 from ..seeds import seeded_split, seeded_stratified_split
 from ..training import Data, Prepare
+from ..validation import arg_setting
 from .scaling import Scaler
 
 
@@ -121,8 +122,8 @@ class TrainingData:
         n_val = max(1, round(n * float(self.validation_fraction)))
         if n - n_val < 1:
             msg = (
-                f"validation_fraction={self.validation_fraction} leaves no training "
-                f"samples out of {n}; lower it or pass more data"
+                f"{arg_setting('validation_fraction', self.validation_fraction)} leaves no "
+                f"training samples out of {n}; lower it or pass more data"
             )
             raise ValueError(msg)
         if labels is None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import atomic_write
-from ..validation import check_positive_int
+from ..validation import check_nonnegative_int, check_positive_int
 from .check import GraphCheck, as_rows, check_graph, sample_rows
 from .onnx import build_onnx, check_fitted, count_nodes, describe, require_onnx
 
@@ -147,7 +147,8 @@ def to_onnx(
     require_onnx()
     check_fitted(model)
     if data is None:
-        X, how = sample_rows(model, check_positive_int("rows", rows), int(seed))
+        n = check_positive_int("rows", rows)
+        X, how = sample_rows(model, n, check_nonnegative_int("seed", seed))
     else:
         X = as_rows(model, data)
         how = f"{len(X)} rows of {data_source or 'the data given'}"

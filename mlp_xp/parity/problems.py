@@ -25,9 +25,11 @@ from ..nn.losses import LOSSES
 from ..nn.optimizers import OPTIMIZERS
 from ..seeds import host_rng
 from ..validation import (
+    arg_setting,
     check_layer_sizes,
     check_name,
     check_nonnegative_float,
+    check_nonnegative_int,
     check_positive_float,
     check_positive_int,
 )
@@ -129,11 +131,12 @@ class ParityConfig:
         n = check_positive_int("n_samples", rows)
         batch = check_positive_int("batch_size", self.batch_size)
         if batch > n:
-            msg = f"batch_size={batch} is larger than n_samples={n}; use at most {n}"
+            larger = (
+                f"{arg_setting('batch_size', batch)} is larger than {arg_setting('n_samples', n)}"
+            )
+            msg = f"{larger}; use at most {n}"
             raise ValueError(msg)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            msg = f"seed must be an integer >= 0, got {self.seed!r}"
-            raise ValueError(msg)
+        check_nonnegative_int("seed", self.seed)
         if not isinstance(self.scale, bool):
             msg = f"scale must be True or False, got {self.scale!r}"
             raise TypeError(msg)
@@ -246,8 +249,9 @@ def make_problem(config: ParityConfig) -> Problem:
         raise ValueError(msg)
     if config.loss != "squared_error":
         msg = (
-            f"loss={config.loss!r} needs class labels, and the built-in problems are "
-            "regressions; use loss='squared_error', or pass your own data=(X, y)"
+            f"{arg_setting('loss', config.loss)} needs class labels, and the built-in problems "
+            f"are regressions; use {arg_setting('loss', 'squared_error')}, or your own data "
+            "with class labels"
         )
         raise ValueError(msg)
     sizes = config.layer_sizes

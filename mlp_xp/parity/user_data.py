@@ -17,7 +17,7 @@ from ..backend import HOST_BACKEND, is_array, to_host
 from ..data.tables import TASKS
 from ..nn.init import init_params
 from ..nn.losses import LOSSES
-from ..validation import check_name
+from ..validation import arg_setting, check_name
 from .problems import ParityConfig, Problem, sample_weights, standardise
 
 CLASSIFICATION_LOSSES: tuple[str, ...] = ("binary_cross_entropy", "cross_entropy")
@@ -61,7 +61,7 @@ def loss_for_task(y: Any, task: str) -> str:
     check_name("task", task, [t for t in TASKS if t != "auto"])
     if task == "regression":
         return "squared_error"
-    labels = _labels(np.asarray(y), "task 'classification'")
+    labels = _labels(np.asarray(y), arg_setting("task", "classification"))
     return "binary_cross_entropy" if np.unique(labels).size == 2 else "cross_entropy"
 
 
@@ -85,7 +85,8 @@ def encode_targets(y: Any, loss: str) -> np.ndarray:
     if loss == "squared_error":
         if y.dtype.kind not in "biuf":
             msg = (
-                f"loss='squared_error' needs a numeric target, but it holds {y.dtype.kind!r} "
+                f"{arg_setting('loss', 'squared_error')} needs a numeric target, but it holds "
+                f"{y.dtype.kind!r} "
                 "values (text labels?); use a cross-entropy for class labels"
             )
             raise ValueError(msg)
@@ -94,12 +95,13 @@ def encode_targets(y: Any, loss: str) -> np.ndarray:
             msg = "the target holds NaN or infinite values; remove those rows"
             raise ValueError(msg)
         return Y
-    labels = _labels(y, f"loss={loss!r}")
+    labels = _labels(y, arg_setting("loss", loss))
     classes, index = np.unique(labels, return_inverse=True)
     if classes.size < 2 or (loss == "binary_cross_entropy" and classes.size != 2):
         need = "exactly 2" if loss == "binary_cross_entropy" else "at least 2"
-        hint = "; use cross_entropy for more" if classes.size > 2 else ""
-        msg = f"loss={loss!r} needs {need} classes, the target has {classes.size}{hint}"
+        hint = f"; use {arg_setting('loss', 'cross_entropy')} for more" if classes.size > 2 else ""
+        asked = arg_setting("loss", loss)
+        msg = f"{asked} needs {need} classes, the target has {classes.size}{hint}"
         raise ValueError(msg)
     if loss == "binary_cross_entropy":
         return index[:, None].astype(np.float64)
@@ -116,7 +118,8 @@ def _labels(y: np.ndarray, what: str) -> np.ndarray:
         if bad.size:
             msg = (
                 f"{what} needs class labels, but the target holds non-integer "
-                f"numbers such as {bad[0]:g}; use squared_error for a continuous target"
+                f"numbers such as {bad[0]:g}; use {arg_setting('loss', 'squared_error')} for a "
+                "continuous target"
             )
             raise ValueError(msg)
     return y

@@ -24,6 +24,7 @@ from ..errors import DivergenceError
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer, State
 from ..nn.plan import Plan
+from ..validation import arg_name
 from .compiled import CompiledEpochs, EpochResult, Layout, compiles
 from .shuffle import EpochOrders
 from .step import Data, epoch_batches, epoch_loss, train_step, validation_loss
@@ -166,7 +167,7 @@ def check_diverged(epoch: Epoch, completed: int, learning_rate: float) -> None:
         f"training diverged in epoch {completed + 1}: the loss became {loss}"
         f"{'' if val_loss is None else f' (validation {val_loss})'}; "
         f"the weights of epoch {completed} were kept. Try a smaller "
-        f"learning_rate than {learning_rate}"
+        f"{arg_name('learning_rate')} than {learning_rate}"
     )
     raise DivergenceError(msg)
 
