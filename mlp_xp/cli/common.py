@@ -13,7 +13,6 @@ import numpy as np
 from ..backend import BACKEND_CHOICES, FLOAT_DTYPES, HOST_BACKEND, backend_info, resolve, to_host
 from ..data.builtin import DATASETS
 from ..data.tables import DELIMITERS, STDIN, Dataset, lacks_columns, load_data
-from ..estimators import load
 from ..files import read_metadata
 
 
@@ -121,6 +120,8 @@ def load_model(path: str, backend: str | None, device: str | None) -> Any:
     that backend is not usable here).  A backend or device that cannot be used
     here is refused naming the flag, before the file is read.
     """
+    from ..estimators import load  # scikit-learn's, imported when a command needs it
+
     if backend is not None:
         resolve(backend, device)  # refuses an unusable backend, naming what is missing
         return load(path, backend=backend, device=device)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..backend import HOST_BACKEND
 from ..data.tables import load_data
-from ..estimators import load
 from ..export import check_writable, require_onnx, to_onnx
 from .common import UsageError, description, features_for
 
@@ -69,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     """Build, check and write the graph; exit 1 when the check fails."""
     _check_output(args.onnx, args.model)
     require_onnx()
+    from ..estimators import load
+
     model = load(args.model, backend=HOST_BACKEND)
     X = None
     if args.data is not None:

@@ -11,14 +11,10 @@ import argparse
 import warnings
 from typing import Any
 
-from sklearn.exceptions import ConvergenceWarning
-
 from ..backend import FLOAT_DTYPES, HOST_BACKEND, adapter
 from ..data.tables import split
-from ..estimators import load
 from ..parity.targets import parse_backend
 from ..plotting import PLOT_FORMATS
-from ..verify import verify
 from .common import (
     UsageError,
     add_table_args,
@@ -112,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
         [("MODEL", args.model), ("--data", args.data)],
     )
     backend, device = (None, None) if args.against is None else parse_backend(args.against)
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ..estimators import load
+    from ..verify import verify
+
     model = load(args.model)
     X, y = training_rows(model, args)
     with warnings.catch_warnings():
