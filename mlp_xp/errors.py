@@ -1,12 +1,25 @@
-"""Exceptions of mlp_xp beyond the built-in TypeError and ValueError, and how it warns."""
+"""Exceptions and warnings of mlp_xp beyond TypeError and ValueError, and how it warns.
+
+:class:`NotFittedError` subclasses scikit-learn's own, so that scikit-learn's
+tools see it; it is made on first use (a module ``__getattr__``, PEP 562), so
+that importing this module, and ``mlp_xp``, does not import scikit-learn.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import warnings
+from typing import TYPE_CHECKING
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+__all__ = [
+    "DivergenceError",
+    "NotFittedError",
+    "PlacementWarning",
+    "PrecisionWarning",
+    "warn_at_caller",
+]
 
 _PACKAGE = os.path.dirname(os.path.realpath(__file__)) + os.sep
 """The folder of the mlp_xp package: frames of its files are never a warning's caller."""
@@ -19,10 +32,6 @@ class DivergenceError(FloatingPointError):
     be saved or inspected.  The message names the epoch and suggests a smaller
     learning rate.
     """
-
-
-class NotFittedError(_SklearnNotFittedError):
-    """The estimator is used before ``fit``: scikit-learn's own exception, so its tools see it."""
 
 
 class PlacementWarning(UserWarning):
@@ -58,3 +67,41 @@ def warn_at_caller(message: str, category: type[Warning]) -> None:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     warnings.warn(message, category, stacklevel=level)
+
+
+_NOT_FITTED_DOC = (
+    "The estimator is used before ``fit``: scikit-learn's own exception, so its tools see it."
+)
+
+if TYPE_CHECKING:
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class NotFittedError(_SklearnNotFittedError):
+        """The estimator is used before ``fit``: scikit-learn's own exception."""
+
+
+_DEFINING = threading.Lock()
+
+
+def _not_fitted_error() -> type[Exception]:
+    """Define :class:`NotFittedError` once, whichever thread asks first."""
+    with _DEFINING:
+        if "NotFittedError" not in globals():
+            from sklearn.exceptions import NotFittedError as sklearn_not_fitted
+
+            cls = type("NotFittedError", (sklearn_not_fitted,), {"__doc__": _NOT_FITTED_DOC})
+            cls.__module__ = __name__
+            globals()["NotFittedError"] = cls
+        found: type[Exception] = globals()["NotFittedError"]
+        return found
+
+
+def __getattr__(name: str) -> type[Exception]:
+    if name == "NotFittedError":
+        return _not_fitted_error()
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -35,17 +35,67 @@ def _rebuild(node: tuple[Any, ...], children: list[Any]) -> Tree:
     return tuple(children) if cls is tuple else cls(*children)
 
 
-def tree_map(fn: Callable[..., Any], tree: Tree, *rest: Tree) -> Tree:
-    """Apply ``fn`` leaf by leaf to one or more trees of the same structure."""
+def tree_structure(tree: Tree) -> str:
+    """A tree's shape without its leaves: ``(Layer(*, *), Layer(*, *))``."""
+    if isinstance(tree, tuple):
+        inner = ", ".join(tree_structure(t) for t in tree)
+        if type(tree) is tuple:
+            return f"({inner},)" if len(tree) == 1 else f"({inner})"
+        return f"{type(tree).__name__}({inner})"
+    return "*"
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+class _Mismatch(Exception):
+    """Raised inside the walk; :func:`tree_map` turns it into a ValueError."""
+
+
+def _same_pairs(cls: type, tree: tuple[Any, ...], other: Tree) -> bool:
+    """Whether ``tree`` and ``other`` are tuples of as many ``cls`` records."""
+    return (
+        type(other) is tuple
+        and len(other) == len(tree)
+        and all([type(t) is cls for t in tree])
+        and all([type(o) is cls for o in other])
+    )
+
+
+def _map(fn: Callable[..., Any], tree: Tree, rest: tuple[Tree, ...]) -> Tree:
     if type(tree) is tuple and tree and type(tree[0]) in _PAIRS:
         cls = type(tree[0])
         if not rest:
             return tuple([cls(fn(W), fn(b)) for W, b in tree])
-        if len(rest) == 1:
+        if len(rest) == 1 and _same_pairs(cls, tree, rest[0]):
             return tuple([cls(fn(W, V), fn(b, c)) for (W, b), (V, c) in zip(tree, rest[0])])
     if isinstance(tree, tuple):
-        return _rebuild(tree, [tree_map(fn, *parts) for parts in zip(tree, *rest)])
+        for other in rest:
+            if type(other) is not type(tree) or len(other) != len(tree):
+                raise _Mismatch
+        return _rebuild(tree, [_map(fn, parts[0], parts[1:]) for parts in zip(tree, *rest)])
+    for other in rest:
+        if isinstance(other, tuple):
+            raise _Mismatch
     return fn(tree, *rest)
+
+
+def tree_map(fn: Callable[..., Any], tree: Tree, *rest: Tree) -> Tree:
+    """Apply ``fn`` leaf by leaf to one or more trees of the same structure.
+
+    Raises
+    ------
+    ValueError
+        When the trees differ in structure (node types, lengths, or a leaf
+        where another tree has a node); the message shows each structure.
+    """
+    try:
+        return _map(fn, tree, rest)
+    except _Mismatch:
+        shown = " and ".join(_shorten(tree_structure(t)) for t in (tree, *rest))
+        msg = f"tree_map: the trees differ in structure: {shown}"
+        raise ValueError(msg) from None
 
 
 def tree_map_with_path(fn: Callable[[str, Any], Any], tree: Tree, prefix: str) -> Tree:

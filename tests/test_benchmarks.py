@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,13 @@ def test_import_cost_times_a_fresh_import_and_names_the_installed_version(monkey
     assert import_cost.import_seconds("no_such_module_of_mlp_xp", 1) is None
     assert import_cost.version("numpy") == np.__version__
     assert import_cost.version("no_such_module_of_mlp_xp") == "-"
+
+
+def test_import_cost_times_a_whole_command(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import_cost = importlib.import_module("import_cost")
+    seconds = import_cost.command_seconds([sys.executable, "-c", "pass"], 2)
+    assert seconds is not None
+    assert seconds > 0.0
+    assert import_cost.command_seconds([sys.executable, "-c", "raise SystemExit(3)"], 1) is None
+    assert import_cost.COMMANDS["mlp-xp --help"][1:] == ["-m", "mlp_xp.cli", "--help"]

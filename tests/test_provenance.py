@@ -15,7 +15,7 @@ from mlp_xp.backend import environment_report
 from mlp_xp.cli import main
 from mlp_xp.cli import train as train_cmd
 from mlp_xp.data.builtin import make_bmi
-from mlp_xp.data.fingerprint import fingerprint_array
+from mlp_xp.data.fingerprint import chained_sha256, fingerprint_array
 from mlp_xp.data.tables import same_data
 from mlp_xp.errors import DivergenceError
 from mlp_xp.estimators.provenance import new_record, with_segment
@@ -241,16 +241,14 @@ def test_partial_fit_records_its_kind_and_classes():
     labels = np.where(y > 25, "high", "low")
     clf = MLPClassifier((4,), batch_size=40)
     clf.partial_fit(X, labels, classes=["high", "low"]).partial_fit(X, labels)
-    first, second = clf.provenance_["segments"]
-    assert first["kind"] == second["kind"] == "partial_fit"
-    assert first["classes"] == ["high", "low"]
-    assert second["classes"] is None
-    assert [(s["start_epoch"], s["end_epoch"], s["max_epochs"]) for s in (first, second)] == [
-        (0, 1, 1),
-        (1, 2, 2),
-    ]
-    assert first["steps"] == second["steps"] == 3
-    assert first["data"]["y"]["column_sums"] is None
+    # Consecutive calls with one recipe are one segment that counts them.
+    (run,) = clf.provenance_["segments"]
+    assert run["kind"] == "partial_fit"
+    assert run["calls"] == 2
+    assert run["classes"] == ["high", "low"]
+    assert (run["start_epoch"], run["end_epoch"], run["max_epochs"]) == (0, 2, 2)
+    assert run["steps"] == 6
+    assert run["data"]["y"]["column_sums"] is None
     assert clf.provenance_["data"]["y"] == fingerprint_array(labels)
 
 
@@ -378,3 +376,92 @@ def test_a_new_record_owns_its_copy_of_the_data_fingerprint():
     assert with_segment(base, segment) == with_segment(None, segment)
     segment["data"]["columns"].append("c")
     assert with_segment(base, segment)["data"]["columns"] == ["a", "b"]
+
+
+# ---------------------------------------------------------------------- partial_fit runs
+
+
+def test_consecutive_partial_fit_calls_chain_the_hash_of_their_batches():
+    X = _host_data(n=60)
+    y = X[:, 0] - X[:, 1]
+    batches = [(X[i : i + 20], y[i : i + 20]) for i in (0, 20, 40)]
+    model = MLPRegressor((4,), batch_size=20)
+    for Xb, yb in batches:
+        model.partial_fit(Xb, yb)
+    (run,) = model.provenance_["segments"]
+    chain = None
+    for Xb, yb in batches:
+        chain = chained_sha256(chain, fingerprint_array(Xb), fingerprint_array(yb), None)
+    assert run["batches_sha256"] == chain
+    assert (run["calls"], run["start_epoch"], run["end_epoch"], run["steps"]) == (3, 0, 3, 3)
+    assert run["data"]["X"] == fingerprint_array(batches[0][0])  # the first call's data
+    # The same batches in another order are another chain.
+    other = None
+    for Xb, yb in batches[::-1]:
+        other = chained_sha256(other, fingerprint_array(Xb), fingerprint_array(yb), None)
+    assert other != chain
+
+
+def test_a_changed_recipe_or_a_fit_starts_another_segment():
+    X = _host_data(n=40)
+    y = X[:, 0]
+    model = MLPRegressor((4,), batch_size=20).partial_fit(X, y).partial_fit(X, y)
+    model.set_params(learning_rate=0.01)
+    model.partial_fit(X, y)
+    runs = [(s["kind"], s["calls"], s["start_epoch"], s["end_epoch"]) for s in
+            model.provenance_["segments"]]  # fmt: skip
+    assert runs == [("partial_fit", 2, 0, 2), ("partial_fit", 1, 2, 3)]
+    model.set_params(epochs=2)
+    model.fit(X, y, resume=True)
+    model.partial_fit(X, y)
+    kinds = [(s["kind"], s.get("calls")) for s in model.provenance_["segments"]]
+    assert kinds == [("partial_fit", 2), ("partial_fit", 1), ("resume", None), ("partial_fit", 1)]
+
+
+def test_a_fit_updates_its_record_in_place_each_epoch():
+    X = _host_data(n=40)
+    y = X[:, 0]
+    seen = []
+
+    def watch(epoch, info):
+        seen.append((id(model.provenance_), model.provenance_["segments"][-1]["end_epoch"]))
+
+    model = MLPRegressor((4,), batch_size=20, epochs=5, tol=0.0)
+    model.fit(X, y, callbacks=[watch])
+    # One record, made once for the call, that each epoch brings up to date.
+    assert len({record for record, _ in seen}) == 1
+    assert [end for _, end in seen] == [1, 2, 3, 4, 5]
+
+
+def _header_bytes(path) -> int:
+    with open(path, "rb") as handle:
+        return int.from_bytes(handle.read(8), "little")
+
+
+def _provenance_after(calls: int, tmp_path) -> tuple[int, int, int]:
+    X = _host_data(n=16)
+    y = X[:, 0]
+    model = MLPRegressor((3,), batch_size=16)
+    for _ in range(calls):
+        model.partial_fit(X, y)
+    path = tmp_path / f"after{calls}.safetensors"
+    model.save(path)
+    provenance = json.dumps(model.provenance_)
+    history = json.dumps(model.history_)
+    return len(provenance), len(history), _header_bytes(path)
+
+
+@pytest.mark.slow
+def test_two_thousand_partial_fit_calls_keep_the_file_header_bounded(tmp_path):
+    prov_20, hist_20, header_20 = _provenance_after(20, tmp_path)
+    prov_2000, hist_2000, header_2000 = _provenance_after(2000, tmp_path)
+    # The record grows by the digits of its counts only ...
+    assert prov_2000 - prov_20 < 32
+    # ... and the header by the history's one loss (and learning rate) per epoch.
+    assert header_2000 - header_20 <= (hist_2000 - hist_20) + 64
+
+
+def test_many_partial_fit_calls_keep_the_record_bounded(tmp_path):
+    prov_3, _, _ = _provenance_after(3, tmp_path)
+    prov_60, _, _ = _provenance_after(60, tmp_path)
+    assert prov_60 - prov_3 < 16

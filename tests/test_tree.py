@@ -66,3 +66,36 @@ def test_unflatten_refuses_the_wrong_number_of_leaves(extra):
 def test_paths_name_each_leaf():
     paths = tree_leaves(tree_map_with_path(lambda path, leaf: path, (_layers(), 7), "opt"))
     assert paths == ["opt.0.0.0", "opt.0.0.1", "opt.0.1.0", "opt.0.1.1", "opt.1"]
+
+
+@pytest.mark.parametrize(
+    ("other", "shown"),
+    [
+        (lambda t: t[:1], "(Layer(*, *),)"),
+        (lambda t: (*t, t[0]), "(Layer(*, *), Layer(*, *), Layer(*, *))"),
+        (lambda t: (t[0], tuple(t[1])), "(Layer(*, *), (*, *))"),
+        (lambda t: (t[0], t[1].W), "(Layer(*, *), *)"),
+        (lambda t: t[0].W, "*"),
+    ],
+)
+def test_map_over_trees_of_different_structure_raises(other, shown):
+    tree = _layers()
+    with pytest.raises(ValueError, match="differ in structure") as caught:
+        tree_map(lambda x, y: x + y, tree, other(tree))
+    assert str(caught.value).endswith(f"(Layer(*, *), Layer(*, *)) and {shown}")
+    # Three trees take the generic path and are checked as well.
+    with pytest.raises(ValueError, match="differ in structure"):
+        tree_map(lambda x, y, z: x, tree, tree, other(tree))
+
+
+def test_apply_updates_refuses_a_shorter_network():
+    import mlp_xp
+
+    params = _layers()
+    with pytest.raises(ValueError, match=r"\(Layer\(\*, \*\),\)"):
+        mlp_xp.apply_updates(params, params[:1])
+    with pytest.raises(ValueError, match="differ in structure"):
+        mlp_xp.apply_updates(params[:1], params)
+    states = (ScaleByAdamState(1, _layers(), _layers()), TraceState(_layers()))
+    with pytest.raises(ValueError, match="differ in structure"):
+        tree_map(lambda x, y: x, states, (states[0], TraceState(_layers()[:1])))

@@ -327,3 +327,23 @@ def test_the_markdown_report_lists_each_training_machine(tmp_path):
     text = mlp_xp.verify(model, X, y).to_markdown()
     assert "| training, segment 1 (fit) | training, segment 2 (resume) | replay |" in text
     assert "H200 box" in text
+
+
+def test_a_run_of_partial_fit_calls_on_one_data_set_verifies():
+    X, y = _data(120)
+    model = _regressor(batch_size=40)
+    for _ in range(4):
+        model.partial_fit(X, y)
+    (run,) = model.provenance_["segments"]
+    assert run["calls"] == 4
+    report = mlp_xp.verify(model, X, y)
+    assert report.passed, report.format()
+
+
+def test_streamed_partial_fit_batches_are_not_verified():
+    X, y = _data(120)
+    model = _regressor(batch_size=40)
+    model.partial_fit(X, y)
+    model.partial_fit(X[:60], y[:60])  # another batch: a replay on X, y cannot give it
+    with pytest.raises(ValueError, match=r"segment 1 \(partial_fit, 2 calls.*cannot be verified"):
+        mlp_xp.verify(model, X, y)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 import numpy as np
 
+from ..caches import LRU, remember
 from ..validation import arg_name, arg_setting
 from .adapter import (
     FLOAT_DTYPES,
@@ -348,7 +349,7 @@ def device_scope(x: Array) -> contextlib.AbstractContextManager[Any]:
 
 
 _SUMS_BY_REDUCTION: dict[type, bool] = {}
-"""Whether an array type's adapter sums rows by reduction, found once per type."""
+"""Whether an array type's adapter sums rows by reduction, found once per type (bounded)."""
 
 
 def sums_by_reduction(x: Array) -> bool:
@@ -360,7 +361,7 @@ def sums_by_reduction(x: Array) -> bool:
     kind = type(x)
     found = _SUMS_BY_REDUCTION.get(kind)
     if found is None:
-        found = _SUMS_BY_REDUCTION[kind] = adapter_of(x).column_sums == "reduction"
+        found = remember(_SUMS_BY_REDUCTION, kind, adapter_of(x).column_sums == "reduction", 16)
     return found
 
 
@@ -397,7 +398,12 @@ def materialize(placement: Placement, tree: Any, *, here: bool = False) -> Any:
     return placement.adapter.materialize(tree, here=here)
 
 
-_COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
+_COMPILED: LRU[tuple[Any, ...], Callable[..., Any]] = LRU(maxsize=64)
+"""The compiled set-up functions by (function, placement, settings): the latest 64.
+
+Settings include sizes (``rows=``), so a process that sweeps data sizes would
+otherwise keep a compiled function, and JAX's compilations of it, per size.
+"""
 
 
 def compiled_call(
@@ -419,9 +425,9 @@ def compiled_call(
     if compiler is None:
         return fn(placement, *arrays, **static)
     key = (fn, placement, tuple(sorted(static.items())))
-    jitted = _COMPILED.get(key)
-    if jitted is None:
-        jitted = _COMPILED[key] = compiler.jit(functools.partial(fn, placement, **static))
+    jitted = _COMPILED.get_or_make(
+        key, lambda: compiler.jit(functools.partial(fn, placement, **static))
+    )
     return jitted(*arrays)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 
+from ..caches import remember
 from ..validation import arg_name
 from .adapter import Adapter, Array, BackendInfo
 
@@ -19,7 +20,7 @@ HOST_BACKEND: str = "numpy"
 """The backend of host data: where NumPy input, the parity reference and CPU fallbacks live."""
 
 
-@functools.cache
+@functools.lru_cache(maxsize=len(BACKENDS))
 def _load(name: str) -> Adapter:
     """Import backend ``name``'s module (once) and return its adapter."""
     found: Adapter = importlib.import_module(f"{__package__}.{name}").ADAPTER
@@ -70,7 +71,8 @@ def available_backends() -> dict[str, BackendInfo]:
 
 _OWNER: dict[type, Adapter] = {}
 """Which adapter owns an array type, found once per type: every ``owns`` looks at the
-type alone, and the public functions ask on every call (1.7 us a time, over 7 adapters)."""
+type alone, and the public functions ask on every call (1.7 us a time, over 7 adapters).
+At most 32 types are kept (:func:`mlp_xp.caches.remember`)."""
 
 
 def adapter_of(x: Array) -> Adapter:
@@ -87,8 +89,7 @@ def adapter_of(x: Array) -> Adapter:
         return found
     for candidate in adapters():
         if candidate.owns(x):
-            _OWNER[kind] = candidate
-            return candidate
+            return remember(_OWNER, kind, candidate, 32)
     msg = f"arrays of type {type(x).__module__}.{type(x).__qualname__} are not supported"
     raise TypeError(msg)
 

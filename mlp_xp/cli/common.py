@@ -21,7 +21,6 @@ from ..backend import (
 )
 from ..data.builtin import DATASETS
 from ..data.tables import DELIMITERS, STDIN, Dataset, load_data
-from ..estimators import load
 from ..files import read_metadata
 
 
@@ -169,6 +168,8 @@ def load_model(path: str, backend: str | None, device: str | None) -> Any:
     that backend is not usable here).  A backend or device that cannot be used
     here is refused naming the flag, before the file is read.
     """
+    from ..estimators import load  # scikit-learn's, imported when a command needs it
+
     if backend is not None:
         resolve(backend, device)  # refuses an unusable backend, naming what is missing
         try:

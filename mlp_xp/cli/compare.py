@@ -10,11 +10,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from sklearn.exceptions import ConvergenceWarning
-
-from ..estimators import load
 from ..files import atomic_write
-from ..verify import compare
 from .columns import add_by_position_arg
 from .common import add_table_args, description
 from .paths import JSON_SUFFIXES, check_outputs, refuse_overwriting_inputs
@@ -47,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare, print the verdict; 0 pass, 1 fail."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ..estimators import load
+    from ..verify import compare
+
     check_outputs([("--json", args.json, JSON_SUFFIXES)])
     refuse_overwriting_inputs(
         [("--json", args.json)],

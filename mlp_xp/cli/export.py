@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 from ..backend import HOST_BACKEND
-from ..estimators import load
 from ..export import check_writable, require_onnx, to_onnx
 from .columns import add_by_position_arg, read_for_model
 from .common import UsageError, add_table_args, description
@@ -71,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     """Build, check and write the graph; exit 1 when the check fails."""
     _check_output(args.onnx, args.model)
     require_onnx()
+    from ..estimators import load
+
     model = load(args.model, backend=HOST_BACKEND)
     X = None
     if args.data is not None:

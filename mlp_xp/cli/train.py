@@ -25,9 +25,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
-
-from sklearn.exceptions import ConvergenceWarning
+from typing import TYPE_CHECKING, Any
 
 from ..backend import Placement, adapters, resolve
 from ..data.fingerprint import fingerprint_array
@@ -40,7 +38,6 @@ from ..data.splits import (
 )
 from ..data.tables import STDIN, Dataset, choose_task, partition, same_data, split
 from ..errors import DivergenceError
-from ..estimators import MLPClassifier, MLPRegressor
 from .common import (
     UsageError,
     description,
@@ -62,6 +59,9 @@ from .train_checks import (
 )
 from .train_options import add_options, chosen_adapter, setting
 from .train_report import class_report, metric, stop_reason
+
+if TYPE_CHECKING:
+    from ..estimators import MLPClassifier, MLPRegressor
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -133,6 +133,8 @@ def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
 
 
 def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | MLPClassifier:
+    from ..estimators import MLPClassifier, MLPRegressor  # scikit-learn's, imported when run
+
     batch_size = setting(args, "batch_size")
     if "batch_size" not in given(args):
         # A default batch size is capped at the rows quietly, as scikit-learn's "auto".
@@ -322,6 +324,8 @@ def _fit(
 ) -> tuple[int | None, bool]:
     """Train, saving the periodic checkpoints; (an exit status when the run did not finish,
     whether a ConvergenceWarning said the epochs ran out first)."""
+    from sklearn.exceptions import ConvergenceWarning
+
     progress = _Progress(model.epochs, getattr(model, "n_epochs_", 0), args.quiet, args.verbose)
     every = args.checkpoint_every
 

@@ -11,14 +11,10 @@ import argparse
 import warnings
 from typing import Any
 
-from sklearn.exceptions import ConvergenceWarning
-
 from ..backend import FLOAT_DTYPES, HOST_BACKEND, adapter
 from ..data.splits import recorded_rows
-from ..estimators import load
 from ..parity.targets import parse_backend
 from ..plotting import PLOT_FORMATS
-from ..verify import verify
 from .columns import add_by_position_arg, read_for_model
 from .common import (
     UsageError,
@@ -126,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
     )
     backend, device = (None, None) if args.against is None else parse_backend(args.against)
     _refuse_onnx(args.model)
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ..estimators import load
+    from ..verify import verify
+
     model = load(args.model)
     X, y = training_rows(model, args)
     with warnings.catch_warnings():

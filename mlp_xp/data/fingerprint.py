@@ -147,3 +147,18 @@ def _size(n: Any) -> int | None:
         return int(n)
     except (TypeError, ValueError):
         return None
+
+
+def chained_sha256(previous: str | None, *fingerprints: dict[str, Any] | None) -> str:
+    """The next link of a hash chain: sha256 of ``previous`` and each fingerprint's sha256.
+
+    A run of ``partial_fit`` calls records one chain of the batches it was
+    given, ``h1 = chained_sha256(None, X1, y1, w1)``, ``h2 = chained_sha256(h1,
+    X2, y2, w2)``, ...: a fixed size whatever the number of calls, and equal to
+    that of the given data repeated only when every call was given that data.
+    A missing array (no sample weights) is None.
+    """
+    digest = hashlib.sha256((previous or "").encode())
+    for fp in fingerprints:
+        digest.update(b"|" + (b"-" if fp is None else str(fp["sha256"]).encode()))
+    return digest.hexdigest()

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -63,9 +62,6 @@ from .persistence import save_model
 from .provenance import start_segment
 from .scaling import Scaler
 from .splitting import TrainingData
-
-if TYPE_CHECKING:
-    from ..export import ExportReport
 
 
 class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
@@ -422,25 +418,6 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         if is_placed(a, where_in):
             return a
         return move(a, where_in, None)
-
-    def to_onnx(
-        self, path: str | os.PathLike[str], *, data: Any = None, rows: int = 1000, seed: int = 0
-    ) -> ExportReport:
-        """Export to an ONNX file, checked on onnxruntime before it is written.
-
-        The graph is this model's own forward pass recorded by ndonnx.  It is run on
-        onnxruntime over ``data`` (or ``rows`` rows seeded with ``seed`` in the training
-        range), compared with ``predict`` by the parity rule, and written atomically only
-        if they agree.  Needs ``pip install 'mlp_xp[onnx]'``; see :func:`mlp_xp.export.to_onnx`.
-
-        Returns
-        -------
-        ExportReport
-            ``passed``, ``written``, ``deviation``, ``tolerance``; ``lines()`` to print.
-        """
-        from ..export import to_onnx  # needs the onnx extra, so imported only when used
-
-        return to_onnx(self, path, data=data, rows=rows, seed=seed)
 
     # ------------------------------------------------------------------ persistence
 

@@ -38,7 +38,7 @@ from ..training import (
     run_callbacks,
     run_epochs,
 )
-from .provenance import end_segment, ending, new_record, with_segment
+from .provenance import end_segment, ending, joined, progress, with_segment
 
 STOP_REASONS: tuple[str, ...] = (
     "converged",
@@ -121,10 +121,9 @@ class EpochLoop:
         rule = Stopping(state, float(self.tol), int(self.patience))
         steps, reason = 0, "max_epochs"
         watch_val = data.X_val is not None
-        before = getattr(self, "provenance_", None)
-        # The record's fixed part, made once: a new record's deep copy of the data's
-        # fingerprint, every epoch, was 65 us of the lecture network's 0.45 ms epoch.
-        base = before or new_record(segment)
+        # The record with this call's segment, made once; each epoch updates the
+        # segment in place (rebuilding the record every epoch was quadratic in epochs).
+        record = with_segment(getattr(self, "provenance_", None), segment)
         try:
             for epoch in run_epochs(
                 placement,
@@ -142,9 +141,8 @@ class EpochLoop:
                 steps += epoch.steps
                 # A checkpoint saved by a callback (the command line's periodic one)
                 # records this segment so far, as an interrupted one would be.
-                self.provenance_ = with_segment(
-                    base, {**segment, "end_epoch": self.n_epochs_, "steps": steps}
-                )
+                progress(segment, end_epoch=self.n_epochs_, steps=steps)
+                self.provenance_ = record
                 # The epoch is handled whole (the stopping rule included) before the
                 # callbacks run: a callback that raises leaves the state an interrupt
                 # in the next epoch would, so that a resume continues exactly.
@@ -168,10 +166,10 @@ class EpochLoop:
                 self.interrupted_ = True
             self.stop_reason_ = "diverged" if isinstance(exc, DivergenceError) else "interrupted"
             self._state = state
-            self._record(before, segment, ending(exc, False), steps, None)
+            self._record(record, segment, ending(exc, False), steps, None)
             raise
         self._state = state
-        self._finish(before, state, segment, reason, steps, stopping and watch_val, max_epochs)
+        self._finish(record, state, segment, reason, steps, stopping and watch_val, max_epochs)
 
     def _rule_stops(self, rule: Stopping, state: dict[str, Any], epoch: Epoch) -> bool:
         """The stopping rule after an epoch (the adaptive schedule may postpone it)."""
@@ -182,7 +180,7 @@ class EpochLoop:
 
     def _finish(
         self,
-        before: dict[str, Any] | None,
+        record: dict[str, Any],
         state: dict[str, Any],
         segment: dict[str, Any],
         reason: str,
@@ -198,7 +196,7 @@ class EpochLoop:
         self.stop_reason_ = reason
         best_epoch = getattr(self, "best_epoch_", None) if kept_best else None
         ended = {"max_epochs": "completed", "callback": "callback"}.get(reason, "stopped")
-        self._record(before, segment, ended, steps, best_epoch)
+        self._record(record, segment, ended, steps, best_epoch)
         if reason == "max_epochs" and segment["kind"] != "partial_fit":
             msg = (
                 f"{type(self).__name__}: the {max_epochs} epochs ran out while the "
@@ -220,14 +218,14 @@ class EpochLoop:
 
     def _record(
         self,
-        before: dict[str, Any] | None,
+        record: dict[str, Any],
         segment: dict[str, Any],
         ended: str,
         steps: int,
         best_epoch: int | None,
     ) -> None:
-        """Add the call's segment, now ended, to the provenance it started from."""
+        """End the call's segment in ``record`` (a partial_fit joins the run it continues)."""
         end_segment(
             segment, ended=ended, end_epoch=self.n_epochs_, steps=steps, best_epoch=best_epoch
         )
-        self.provenance_ = with_segment(before, segment)
+        self.provenance_ = joined(record)

@@ -4,6 +4,11 @@ Every call that trains (``fit``, ``fit(resume=True)``, ``partial_fit``) adds one
 segment to the model's ``provenance_``: which epochs it ran, how many optimizer
 steps, how it ended, where (backend, device, dtype, the machine's numerics) and
 on which data (a fingerprint of ``X`` and ``y`` as the call received them).
+Consecutive ``partial_fit`` calls that complete with the same settings share one
+segment: its ``calls`` count them, its ``data`` is the first call's, and
+``batches_sha256`` chains the fingerprints of every call's batch
+(:func:`mlp_xp.data.fingerprint.chained_sha256`), so that a stream of calls
+keeps the record a fixed size.
 ``mlp_xp.verify`` replays the segments on a reference backend.  The record is
 plain JSON; ``save`` writes it into the model file's metadata, ``load`` reads it back.
 
@@ -15,7 +20,8 @@ plain JSON; ``save`` writes it into the model file's metadata, ``load`` reads it
                       "ended", "best_epoch", "backend", "device", "dtype",
                       "shuffle", "validation_split", "hyperparameters", "mlp_xp_version",
                       "environment", "data", "classes"}, ...],
-        # a segment's data: {"X", "y", "sample_weight"}
+        # a segment's data: {"X", "y", "sample_weight"}; partial_fit's segment
+        # also "calls" and "batches_sha256"
     }
 
 with ``FP`` a :func:`mlp_xp.data.fingerprint.fingerprint_array`.
@@ -30,7 +36,7 @@ import numpy as np
 
 from .._version import __version__
 from ..backend import Placement, device_name, environment_report
-from ..data.fingerprint import fingerprint_array
+from ..data.fingerprint import chained_sha256, fingerprint_array
 from ..errors import DivergenceError
 from ..training.compiled import compiles
 
@@ -66,6 +72,15 @@ def start_segment(
     ("random", or "stratified" by class; segments recorded before it was
     recorded drew them at random).
     """
+    data = {
+        "X": fingerprint_array(X),
+        "y": fingerprint_array(y),
+        # The weights' fingerprint, never the weights: verify asks for them again.
+        "sample_weight": None if sample_weight is None else fingerprint_array(sample_weight),
+    }
+    streamed: dict[str, Any] = {}
+    if kind == "partial_fit":
+        streamed = {"calls": 1, "batches_sha256": chained_sha256(None, *batch(data))}
     return {
         "kind": kind,
         "start_epoch": int(start_epoch),
@@ -85,14 +100,15 @@ def start_segment(
         "hyperparameters": _plain(hyperparameters),
         "mlp_xp_version": __version__,
         "environment": environment_report([placement.name]),
-        "data": {
-            "X": fingerprint_array(X),
-            "y": fingerprint_array(y),
-            # The weights' fingerprint, never the weights: verify asks for them again.
-            "sample_weight": None if sample_weight is None else fingerprint_array(sample_weight),
-        },
+        "data": data,
         "classes": None if classes is None else np.asarray(classes).tolist(),
+        **streamed,
     }
+
+
+def batch(data: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The fingerprints a call's link of the chain hashes: X, y and the weights (or None)."""
+    return data["X"], data["y"], data.get("sample_weight")
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
@@ -133,10 +149,66 @@ def with_segment(provenance: dict[str, Any] | None, segment: dict[str, Any]) -> 
 
     A model loaded from a file written before provenance was recorded starts its
     record at the segment that resumes it (``segments[0]["start_epoch"] > 0``).
+    The call that trains makes this record once and then updates ``segment``
+    in place (:func:`progress`, :func:`end_segment`); :func:`joined` ends it.
     """
     if not provenance:
         provenance = new_record(segment)
     return {**provenance, "segments": [*provenance.get("segments", []), segment]}
+
+
+def progress(segment: dict[str, Any], *, end_epoch: int, steps: int) -> None:
+    """The epochs and steps ``segment`` has run so far (a checkpoint records them)."""
+    segment["end_epoch"] = int(end_epoch)
+    segment["steps"] = int(steps)
+
+
+SAME_RUN: tuple[str, ...] = (
+    "backend",
+    "device",
+    "dtype",
+    "shuffle",
+    "compiled_epochs",
+    "hyperparameters",
+    "mlp_xp_version",
+    "environment",
+)
+"""What two ``partial_fit`` calls must share to be one segment: a replay runs its
+calls alike, with one recipe."""
+
+
+def _continues(last: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether segment ``new`` is one more call of the ``partial_fit`` run ``last``."""
+    return (
+        last.get("kind") == new["kind"] == "partial_fit"
+        and last.get("ended") == new["ended"] == "completed"
+        and "batches_sha256" in last
+        and new.get("calls") == 1
+        and last.get("end_epoch") == new["start_epoch"]
+        and all(last.get(key) == new.get(key) for key in SAME_RUN)
+    )
+
+
+def joined(provenance: dict[str, Any]) -> dict[str, Any]:
+    """``provenance`` once its last segment has ended: a completed ``partial_fit`` call
+    that continues the run before it joins that segment, which counts it and chains
+    its batch, instead of adding one (the record made by :func:`with_segment` is its own,
+    so its list of segments is changed in place)."""
+    segments = provenance["segments"]
+    if len(segments) < 2 or not _continues(segments[-2], segments[-1]):
+        return provenance
+    last, new = segments[-2], segments[-1]
+    segments[-2:] = [
+        {
+            **last,
+            "end_epoch": new["end_epoch"],
+            "max_epochs": new["max_epochs"],
+            "steps": int(last["steps"]) + int(new["steps"]),
+            "calls": int(last["calls"]) + 1,
+            "batches_sha256": chained_sha256(last["batches_sha256"], *batch(new["data"])),
+        }
+    ]
+    return provenance
 
 
 def new_record(segment: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,6 @@ import numpy as np
 
 from .._version import __version__
 from ..backend import Placement, adapter, move, resolve
-from ..errors import NotFittedError
 from ..nn.backprop import forward_output
 from ..nn.layers import Layer, Params
 from .encoding import INPUT, encoding_of, graph_inputs
@@ -82,6 +81,8 @@ def require_onnx(what: str = "ONNX export", *, builder: bool = True) -> None:
 def check_fitted(model: Any) -> None:
     """Refuse a model that has no weights yet."""
     if not hasattr(model, "params_"):
+        from ..errors import NotFittedError  # scikit-learn's, made on first use
+
         msg = (
             f"this {type(model).__name__} is not fitted yet; call fit(X, y) first "
             "or load a saved model with mlp_xp.load(path)"

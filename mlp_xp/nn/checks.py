@@ -20,10 +20,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..backend import Array, Namespace, device_of, dtype_name
+from ..caches import remember
 from .layers import Layer, Params
 
 _REAL_FLOATING: dict[tuple[int, Any], bool] = {}
-"""``xp.isdtype(dtype, "real floating")`` by (id of the namespace, dtype), asked once each."""
+"""``xp.isdtype(dtype, "real floating")`` by (id of the namespace, dtype), asked once each
+(at most 64 kept)."""
 
 
 def _real_floating(xp: Namespace, dtype: Any) -> bool:
@@ -34,7 +36,7 @@ def _real_floating(xp: Namespace, dtype: Any) -> bool:
     except TypeError:  # a dtype that cannot be hashed is asked every time
         return bool(xp.isdtype(dtype, "real floating"))
     if known is None:
-        known = _REAL_FLOATING[key] = bool(xp.isdtype(dtype, "real floating"))
+        known = remember(_REAL_FLOATING, key, bool(xp.isdtype(dtype, "real floating")), 64)
     return known
 
 

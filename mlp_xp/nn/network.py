@@ -12,6 +12,7 @@ import contextlib
 import math
 
 from ..backend import Array, Namespace, device_scope, namespace_of
+from ..caches import remember
 from ..tree import tree_map
 from ..validation import check_nonnegative_float, check_positive_float
 from .backprop import backward, forward_output, forward_trace
@@ -43,7 +44,8 @@ def _namespace(params: object, X: Array, Y: Array | None) -> tuple[Namespace, Pa
 
 
 _NAMESPACES: dict[tuple[type, object], Namespace] = {}
-"""The namespace of arrays by (type, dtype), found once by :func:`namespace_of` each.
+"""The namespace of arrays by (type, dtype), found once by :func:`namespace_of` each
+(at most 64 kept, :func:`mlp_xp.caches.remember`).
 
 Which library owns an array depends on its type alone, except for JAX's float0
 gradients, which are NumPy arrays of a dtype of JAX's; the dtype is in the key.
@@ -59,7 +61,7 @@ def _namespace_of_x(X: Array) -> Namespace:
         pass
     xp = namespace_of(X=X)
     with contextlib.suppress(TypeError):  # a dtype that cannot be hashed is looked up each time
-        _NAMESPACES[(type(X), X.dtype)] = xp
+        remember(_NAMESPACES, (type(X), X.dtype), xp, 64)
     return xp
 
 
@@ -76,7 +78,7 @@ def _all_of_type(params: object, kind: type) -> bool:
 
 
 _PLANS: dict[tuple[str, str, str | None], Plan] = {}
-"""Plans by their names, each built (and its names checked) once."""
+"""Plans by their names, each built (and its names checked) once; at most 64 kept."""
 
 
 def _plan(activation: str, loss: str, output: str | None) -> Plan:
@@ -87,7 +89,7 @@ def _plan(activation: str, loss: str, output: str | None) -> Plan:
     key = (activation, loss, output)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = make_plan(activation, loss, output)
+        plan = remember(_PLANS, key, make_plan(activation, loss, output), 64)
     return plan
 
 

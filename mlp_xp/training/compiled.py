@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..backend import Array, Placement, compiled_call, dtype_name
+from ..caches import LRU
 from ..nn.layers import Params
 from ..nn.optimizers import (
     Optimizer,
@@ -253,7 +254,12 @@ def _bucketed_rows(n: int, batch_size: int) -> int:
     return bucket(math.ceil(n / batch_size)) * batch_size
 
 
-_FUNCTIONS: dict[tuple[Any, ...], Any] = {}
+_FUNCTIONS: LRU[tuple[Any, ...], Any] = LRU(maxsize=16)
+"""The compiled epochs by configuration (:func:`_epoch_function`): the latest 16.
+
+The key holds hyperparameters (``alpha``, the batch size), so a search over
+them would otherwise keep every compiled epoch of the process.
+"""
 
 
 def _epoch_function(
@@ -266,12 +272,14 @@ def _epoch_function(
     configuration; :func:`compilations` counts them.
     """
     key = (placement, plan, recipe.kind, recipe.settings, alpha, layout.batch_size, trace)
-    if key not in _FUNCTIONS:
+
+    def make() -> Any:
         compiler = placement.adapter.compiled_epoch()
-        _FUNCTIONS[key] = compiler.jit(
+        return compiler.jit(
             _epoch_body(placement, compiler, plan, recipe, alpha, layout.batch_size, trace)
         )
-    return _FUNCTIONS[key]
+
+    return _FUNCTIONS.get_or_make(key, make)
 
 
 def _epoch_body(

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.fingerprint import fingerprint_array
+from ..data.fingerprint import chained_sha256, fingerprint_array
 
 
 def recorded_provenance(model: Any, what: str) -> dict[str, Any]:
@@ -76,6 +76,7 @@ def check_training_data(
         if why is not None:
             raise ValueError(f"{why}; pass the data {what} was trained on")
     _check_weights(provenance, sample_weight, what)
+    weights = None if sample_weight is None else fingerprint_array(sample_weight)
     for i, segment in enumerate(provenance["segments"]):
         for arg in ("X", "y"):
             recorded = (segment.get("data") or {}).get(arg)
@@ -86,7 +87,34 @@ def check_training_data(
                     f"than the first; a replay needs one data set for every segment"
                 )
                 raise ValueError(msg)
+        _check_batches(i, segment, (given["X"], given["y"], weights))
     return provenance
+
+
+def _check_batches(i: int, segment: dict[str, Any], batch: tuple[Any, Any, Any]) -> None:
+    """Refuse a run of ``partial_fit`` calls unless every call was given this batch.
+
+    Its ``batches_sha256`` chains the fingerprints of each call's batch; a
+    replay gives every call ``X``, ``y`` and the weights, so they must chain to
+    the same hash ``calls`` times.  Streamed batches cannot be replayed from one
+    data set: such a segment is not verified.
+    """
+    recorded = segment.get("batches_sha256")
+    if recorded is None:  # a fit or a resume, or a file written before the chain
+        return
+    calls = int(segment.get("calls", 1))
+    chain = None
+    for _ in range(calls):
+        chain = chained_sha256(chain, *batch)
+    if chain != recorded:
+        msg = (
+            f"training segment {i + 1} (partial_fit, {calls} calls, epochs "
+            f"{segment['start_epoch']}-{segment['end_epoch']}) was not given these X, y "
+            "and sample_weight in every call (the chained sha256 of its batches differs): "
+            "a replay gives every call the data passed here, so streamed training "
+            "cannot be verified; pass the one data set every call was given"
+        )
+        raise ValueError(msg)
 
 
 def _check_weights(provenance: dict[str, Any], sample_weight: Any, what: str) -> None:

@@ -72,11 +72,13 @@ def replay(
     for i, segment in enumerate(provenance["segments"]):
         _apply_recipe(again, segment)
         if segment["kind"] == "partial_fit":
+            # A run of calls, each given the same data (checked by its chained hash).
             classes = segment.get("classes")
-            if classes is None:
-                again.partial_fit(X, y, sample_weight=sample_weight)
-            else:
-                again.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+            for _ in range(int(segment.get("calls", 1))):
+                if classes is None:
+                    again.partial_fit(X, y, sample_weight=sample_weight)
+                else:
+                    again.partial_fit(X, y, classes=classes, sample_weight=sample_weight)
             fitted = True
             continue
         end = int(segment["end_epoch"])
