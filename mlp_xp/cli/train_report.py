@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from ..backend import is_array, to_host
-from ..blocks import block_rows, row_blocks
 from .class_scores import class_scores, report_lines
 from .common import unseen_labels
 
@@ -59,36 +58,9 @@ def stop_reason(model: Any, ran_out: bool = False) -> str:
     return reason
 
 
-PREDICT_BLOCK_BYTES = 2**24
-"""About how many bytes the widest layer's activations take when the metric predicts."""
-
-
-class _BlockwisePredictions:
-    """A fitted model whose ``predict`` runs on host NumPy rows a block at a time.
-
-    Its ``score`` is the model's own, so the metric is the one ``model.score``
-    gives, without a network activation for every scored row at once: each row's
-    prediction is computed as it would be among all the rows.
-    """
-
-    def __init__(self, model: Any) -> None:
-        self._model = model
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
-
-    def predict(self, X: Any) -> Any:
-        widest = max(int(self._model.n_features_in_), *map(int, self._model.hidden_layer_sizes))
-        if not isinstance(X, np.ndarray) or len(X) <= block_rows(8 * widest, PREDICT_BLOCK_BYTES):
-            return self._model.predict(X)
-        blocks = row_blocks(len(X), 8 * widest, PREDICT_BLOCK_BYTES)
-        parts = [self._model.predict(X[start:stop]) for start, stop in blocks]
-        return np.concatenate(parts)
-
-
 def _score(model: Any, X: Any, y: Any) -> float:
-    """``model.score(X, y)``, predicting host rows a block at a time."""
-    return float(type(model).score(_BlockwisePredictions(model), X, y))
+    """``model.score(X, y)``: ``predict`` runs the rows a block at a time itself."""
+    return float(model.score(X, y))
 
 
 def metric(model: Any, X: Any, y: Any, task: str) -> str:
@@ -107,6 +79,6 @@ def metric(model: Any, X: Any, y: Any, task: str) -> str:
 
 def class_report(model: Any, X: Any, y: Any) -> list[str]:
     """A classifier's per-class precision and recall, balanced accuracy and confusion matrix."""
-    predicted = _BlockwisePredictions(model).predict(X)
+    predicted = model.predict(X)
     predicted = to_host(predicted) if is_array(predicted) else np.asarray(predicted)
     return report_lines(class_scores(np.asarray(y), predicted, model.classes_))

@@ -17,7 +17,7 @@ split and shuffle, and label encoding (labels may be strings).
 from __future__ import annotations
 
 import contextlib
-import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,7 +26,6 @@ from ..backend import (
     HOST_BACKEND,
     Array,
     Placement,
-    compiled_call,
     device_name,
     from_host,
     full_precision,
@@ -39,16 +38,16 @@ from ..backend import (
     placement_of,
     resolve,
     shard_rows,
-    to_host,
 )
+from ..blocks import block_rows, row_blocks
 from ..errors import NotFittedError
-from ..nn.backprop import forward_output
 from ..nn.init import init_params
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer
 from ..nn.plan import Plan
 from ..training import check_callbacks, start_position, start_schedule
 from .epochs import EpochLoop
+from .fitted import fitted_model_of, network_of, record_data, restored
 from .inputs import (
     feature_names,
     match_columns,
@@ -61,7 +60,11 @@ from .params import Hyperparameters
 from .persistence import save_model
 from .provenance import start_segment
 from .scaling import Scaler
+from .schema import SPLITS, DataRecord, FittedModel, Network, TrainingState
 from .splitting import TrainingData
+
+PREDICT_BLOCK_BYTES = 2**24
+"""About how many bytes the widest layer's activations take per block of rows ``predict`` runs."""
 
 
 class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
@@ -176,8 +179,13 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         """The class labels that stratify the validation split (the classifier's); None."""
         return None
 
-    def _plan(self) -> Plan:
+    @classmethod
+    def plan_for(cls, hyperparameters: Mapping[str, Any], classes: Any) -> Plan:
+        """The plan (activations, loss) of a model with these hyperparameters and classes."""
         raise NotImplementedError
+
+    def _plan(self) -> Plan:
+        return self.plan_for({"activation": self.activation}, getattr(self, "classes_", None))
 
     # ------------------------------------------------------------------ training
 
@@ -377,16 +385,15 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
             backend=placement.name,
             device=self.device_,
         )
-        self.n_epochs_ = 0
-        self.history_ = {"loss": [], "val_loss": [], "learning_rate": []}
-        self._state = {
-            "opt": optimizer.init(self.params_),
-            "rng": start_position(np.random.default_rng([int(self.seed), 2])),
-            "best": None,
-            "best_loss": math.inf,
-            "bad_epochs": 0,
-            "split": self._validation_split,
-        }
+        fresh = TrainingState(
+            opt=optimizer.init(self.params_),
+            rng=start_position(np.random.default_rng([int(self.seed), 2])),
+            lr=float(self.learning_rate),
+            split=self._validation_split,
+        )
+        self.n_epochs_ = fresh.n_epochs
+        self.history_ = {k: list(v) for k, v in fresh.history.items()}
+        self._state = fresh.as_state()
         start_schedule(self._state, float(self.learning_rate))
 
     def _scales_targets(self) -> bool:
@@ -398,19 +405,30 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
 
     # ------------------------------------------------------------------ prediction
 
-    def _network_output(self, X: Any) -> tuple[Array, Placement]:
-        """The network's (unscaled) output for ``X``, on the model's device, and X's placement."""
+    def _network_output(self, X: Any) -> tuple[Network, Array, Placement]:
+        """The network, its (unscaled) output for ``X`` on the model's device, and X's placement.
+
+        Rows are run a block at a time (:data:`PREDICT_BLOCK_BYTES` of the widest
+        layer's activations each), so predicting many rows never holds the
+        activations of all of them; each row's output is computed as it would be
+        among all the rows.
+        """
         self._check_fitted()
         where_in = placement_of(X) if is_array(X) else host_placement()
+        network = network_of(self)
         placement = resolve(self.backend_, self.device_)
         with on_device(placement), full_precision(placement):
             Xd = self._prepare_X(X, placement, self.dtype_)
             self._check_n_features(Xd)
-            scaler = self.x_scaler_
-            stats = None if scaler is None else (scaler.mean, scaler.scale)
-            # One compiled call on JAX, rather than a compilation per operation.
-            out = compiled_call(placement, _output, self.params_, Xd, stats, plan=self._plan())
-        return out, where_in
+            n, row_bytes = int(Xd.shape[0]), 8 * max(network.layer_sizes[:-1])
+            if is_lazy(Xd) or n <= block_rows(row_bytes, PREDICT_BLOCK_BYTES):
+                # One compiled call on JAX, rather than a compilation per operation.
+                out = network.output(placement, Xd)
+            else:
+                blocks = row_blocks(n, row_bytes, PREDICT_BLOCK_BYTES)
+                parts = [network.output(placement, Xd[i:stop, ...]) for i, stop in blocks]
+                out = placement.xp.concat(parts, axis=0)
+        return network, out, where_in
 
     @staticmethod
     def _to_input_placement(a: Array, where_in: Placement) -> Array:
@@ -427,35 +445,53 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         The file holds the weights, scaling statistics, classes, optimizer state
         and training history, all on the host, so it loads on any backend.
         """
+        save_model(self.fitted_model(), path)
+
+    # ------------------------------------------------------------------ schema
+
+    def fitted_model(self) -> FittedModel:
+        """The fitted model as one frozen :class:`~mlp_xp.estimators.schema.FittedModel`.
+
+        What ``save``, the ONNX export and ``verify`` read; the arrays are the
+        model's own (not copies).
+
+        Raises
+        ------
+        NotFittedError
+            If the model has not been fitted or loaded.
+        """
         self._check_fitted()
-        save_model(self, path)
+        return fitted_model_of(self)
 
+    @classmethod
+    def from_fitted(cls, fitted: FittedModel) -> Any:
+        """A fitted estimator from a :class:`FittedModel` (what ``mlp_xp.load`` returns)."""
+        return restored(cls(**fitted.hyperparameters), fitted)
 
-def host_values(y: Any) -> np.ndarray:
-    """Labels or targets of any backend (or a list) as a host NumPy array."""
-    return to_host(y) if is_array(y) else np.asarray(y)
+    def record_data(
+        self,
+        *,
+        feature_names: Any = None,
+        target_name: str | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        """Record what the model's data was: feature names, the target's name, how it was read.
 
+        ``save`` writes them with the model; ``predict`` matches a DataFrame's
+        columns against ``feature_names``.  ``info`` is what ``mlp-xp train``
+        records (:class:`~mlp_xp.estimators.schema.DataRecord`).  A None leaves
+        that entry unset; ``fit`` clears all three, so record them after it.
+        """
+        self._check_fitted()
+        record_data(self, DataRecord.of(feature_names, target_name, info))
 
-def host_weights(sample_weight: Any, n: int) -> np.ndarray | None:
-    """Sample weights on the host, for scores computed there; None when not given."""
-    if sample_weight is None:
-        return None
-    w = host_values(sample_weight).astype(np.float64).reshape(-1)
-    if w.shape[0] != n:
-        msg = f"sample_weight has {w.shape[0]} values for {n} samples; they must match"
-        raise ValueError(msg)
-    return w
+    def set_validation_split(self, method: str) -> None:
+        """How early stopping draws its validation rows from now on: "random" or "stratified".
 
-
-def _output(
-    placement: Placement,
-    params: Params,
-    X: Array,
-    stats: tuple[Array, Array] | None,
-    *,
-    plan: Plan,
-) -> Array:
-    """The network's output for ``X``, standardised first by ``stats`` (mean, scale) if given."""
-    if stats is not None:
-        X = Scaler(*stats).transform(X)
-    return forward_output(placement.xp, params, X, plan)[1]
+        A replay sets the method a recorded segment used (models trained before it
+        was recorded drew them at random).
+        """
+        if method not in SPLITS:
+            msg = f"the validation split must be one of {', '.join(SPLITS)}, got {method!r}"
+            raise ValueError(msg)
+        self._validation_split = method

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,7 +14,8 @@ from sklearn.utils.multiclass import type_of_target
 from ..backend import Array, Placement, from_host, move, placement_of, to_host
 from ..errors import warn_at_caller
 from ..nn.plan import Plan, make_plan
-from .base import _BaseMLP, host_values, host_weights
+from .base import _BaseMLP
+from .inputs import host_values, host_weights
 from .persistence import persisted
 
 
@@ -92,10 +93,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         )
         self.class_weight = class_weight
 
-    def _plan(self) -> Plan:
-        if len(self.classes_) == 2:
-            return make_plan(self.activation, "binary_cross_entropy")
-        return make_plan(self.activation, "cross_entropy")
+    @classmethod
+    def plan_for(cls, hyperparameters: Mapping[str, Any], classes: Any) -> Plan:
+        """The plan of a classifier with these hyperparameters and classes."""
+        loss = "binary_cross_entropy" if len(classes) == 2 else "cross_entropy"
+        return make_plan(hyperparameters["activation"], loss)
 
     def _set_classes(self, classes: Any) -> None:
         values = np.unique(_labels(classes))
@@ -200,20 +202,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict_proba(self, X: Any) -> Array:
         """Class probabilities, shape (n_samples, n_classes), in X's namespace and device."""
-        out, where_in = self._network_output(X)
-        if len(self.classes_) == 2:
-            xp = placement_of(out).xp
-            out = xp.concat([1.0 - out, out], axis=1)
-        return self._to_input_placement(out, where_in)
+        network, out, where_in = self._network_output(X)
+        proba = network.probabilities(placement_of(out).xp, out)
+        return self._to_input_placement(proba, where_in)
 
     def predict(self, X: Any) -> Any:
         """Predicted labels; numeric labels come back in X's namespace, strings as NumPy."""
-        out, where_in = self._network_output(X)
-        xp = placement_of(out).xp
-        if len(self.classes_) == 2:
-            index = xp.astype(out[:, 0] >= 0.5, xp.int64)
-        else:
-            index = xp.argmax(out, axis=1)
+        network, out, where_in = self._network_output(X)
+        index = network.label_index(placement_of(out).xp, out)
         labels = self.classes_[to_host(index)]
         if labels.dtype.kind in "biuf":
             return move(labels, where_in, None)

@@ -320,3 +320,19 @@ def prepare_sample_weight(
 def _host_pair(placement: Placement, a: Array, b: Array) -> list[float]:
     """Two 0-d device values read back in one transfer."""
     return [float(v) for v in to_host(placement.xp.stack([a, b])).tolist()]
+
+
+def host_values(y: Any) -> np.ndarray:
+    """Labels or targets of any backend (or a list) as a host NumPy array."""
+    return to_host(y) if is_array(y) else np.asarray(y)
+
+
+def host_weights(sample_weight: Any, n: int) -> np.ndarray | None:
+    """Sample weights on the host, for scores computed there; None when not given."""
+    if sample_weight is None:
+        return None
+    w = host_values(sample_weight).astype(np.float64).reshape(-1)
+    if w.shape[0] != n:
+        msg = f"sample_weight has {w.shape[0]} values for {n} samples; they must match"
+        raise ValueError(msg)
+    return w

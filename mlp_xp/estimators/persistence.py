@@ -39,6 +39,7 @@ from ..nn.layers import Layer
 from ..nn.optimizers import OPTIMIZERS
 from ..tree import Tree, tree_leaves, tree_map_with_path, tree_unflatten
 from .scaling import Scaler
+from .schema import DataRecord, FittedModel, Network, Provenance, TrainingState
 
 FORMAT = "mlp_xp.model"
 FORMAT_VERSION = 2
@@ -132,60 +133,57 @@ def _from_json(value: Any) -> Any:
 # --------------------------------------------------------------------------- save
 
 
-def save_model(model: Any, path: str | os.PathLike[str]) -> None:
-    """Write a fitted estimator to ``path`` atomically; see the module docstring."""
+def save_model(fitted: FittedModel, path: str | os.PathLike[str]) -> None:
+    """Write a fitted model to ``path`` atomically; see the module docstring."""
     tensors: dict[str, np.ndarray] = {}
-    params_spec = _encode_tree(tuple(model.params_), "params", tensors)
+    net, state = fitted.network, fitted.training
+    params_spec = _encode_tree(tuple(net.params), "params", tensors)
     scalers: dict[str, Any] = {}
-    for name in ("x_scaler_", "y_scaler_"):
-        scaler = getattr(model, name, None)
+    for name, scaler in (("x_scaler_", net.x_scaler), ("y_scaler_", net.y_scaler)):
         if scaler is not None:
             scalers[name] = {
                 "mean": _encode_tree(scaler.mean, f"{name}mean", tensors),
                 "scale": _encode_tree(scaler.scale, f"{name}scale", tensors),
             }
-    state = getattr(model, "_state", {}) or {}
     training: dict[str, Any] = {
-        "n_epochs": int(model.n_epochs_),
-        "rng": state.get("rng"),
-        "best_loss": state.get("best_loss"),
-        "bad_epochs": state.get("bad_epochs", 0),
-        "lr": state.get("lr"),
-        "seen": state.get("seen", 0),
-        "split": state.get("split"),
-        "best_epoch": getattr(model, "best_epoch_", None),
-        "optimizer_state": _encode_tree(state["opt"], "opt", tensors) if "opt" in state else None,
+        "n_epochs": int(state.n_epochs),
+        "rng": state.rng,
+        "best_loss": state.best_loss,
+        "bad_epochs": state.bad_epochs,
+        "lr": state.lr,
+        "seen": state.seen,
+        "split": state.split,
+        "best_epoch": state.best_epoch,
+        "optimizer_state": None if state.opt is None else _encode_tree(state.opt, "opt", tensors),
         "best_params": (
-            _encode_tree(tuple(state["best"]), "best", tensors)
-            if state.get("best") is not None
-            else None
+            None if state.best is None else _encode_tree(tuple(state.best), "best", tensors)
         ),
     }
-    classes = getattr(model, "classes_", None)
+    classes = net.classes
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "mlp_xp_version": __version__,
-        "estimator": type(model).__name__,
-        "hyperparameters": {k: _json_value(v) for k, v in model.get_params().items()},
-        "trained_on": {"backend": model.backend_, "device": model.device_},
-        "dtype": model.dtype_,
-        "n_features_in": int(model.n_features_in_),
-        "n_outputs": int(model.n_outputs_),
-        "y_1d": bool(getattr(model, "_y_1d", True)),
+        "estimator": fitted.estimator,
+        "hyperparameters": {k: _json_value(v) for k, v in fitted.hyperparameters.items()},
+        "trained_on": {"backend": net.backend, "device": net.device},
+        "dtype": net.dtype,
+        "n_features_in": int(net.n_features_in),
+        "n_outputs": int(net.n_outputs),
+        "y_1d": bool(net.y_1d),
         "params": params_spec,
         "scalers": scalers,
         "classes": None
         if classes is None
         else {"kind": classes.dtype.kind, "values": classes.tolist()},
-        "feature_names": _names(getattr(model, "feature_names_in_", None)),
-        "class_weight": _json_value(getattr(model, "class_weight_", None)),
-        "target_name": getattr(model, "target_name_", None),
-        "data": getattr(model, "data_info_", None),
+        "feature_names": _names(fitted.data.feature_names),
+        "class_weight": _json_value(fitted.class_weight),
+        "target_name": fitted.data.target_name,
+        "data": fitted.data.info,
         # How it was trained, segment by segment (see provenance.py); files before have none.
-        "provenance": getattr(model, "provenance_", None),
-        "history": model.history_,
-        "loss": getattr(model, "loss_", None),
+        "provenance": fitted.provenance.record,
+        "history": state.history,
+        "loss": state.loss,
         "training": training,
     }
     write_container(path, metadata, tensors)
@@ -271,71 +269,84 @@ def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placeme
     hyper = {k: _from_json(v) for k, v in meta["hyperparameters"].items()}
     hyper["hidden_layer_sizes"] = tuple(hyper["hidden_layer_sizes"])
     dtype = meta["dtype"]
-    model: Any = ESTIMATORS[meta["estimator"]](**hyper)
-    model.params_ = _decode_tree(meta["params"], arrays, where, dtype)
-    _check_architecture(model.params_, meta)
-    model.backend_, model.device_, model.dtype_ = where.name, device_name(where), dtype
-    model.n_features_in_ = int(meta["n_features_in"])
-    model.n_outputs_ = int(meta["n_outputs"])
-    model._y_1d = bool(meta.get("y_1d", True))
+    cls: Any = ESTIMATORS[meta["estimator"]]
+    params = _decode_tree(meta["params"], arrays, where, dtype)
+    _check_architecture(params, meta)
+    scalers = []
     for name in ("x_scaler_", "y_scaler_"):
         spec = meta["scalers"].get(name)
-        scaler = None
-        if spec is not None:
-            scaler = Scaler(
+        scalers.append(
+            None
+            if spec is None
+            else Scaler(
                 _decode_tree(spec["mean"], arrays, where, dtype),
                 _decode_tree(spec["scale"], arrays, where, dtype),
             )
-        setattr(model, name, scaler)
+        )
+    classes = None
     if meta.get("classes") is not None:
         kind = meta["classes"]["kind"]
         values = meta["classes"]["values"]
-        model.classes_ = np.asarray(values, dtype=None if kind in "biuf" else str)
-    if meta.get("feature_names") is not None:
-        model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-    if meta.get("class_weight") is not None:
-        model.class_weight_ = _from_json(meta["class_weight"])
-    if meta.get("target_name") is not None:
-        model.target_name_ = meta["target_name"]
-    if meta.get("data") is not None:
-        model.data_info_ = dict(meta["data"])
-    if meta.get("provenance") is not None:
-        model.provenance_ = dict(meta["provenance"])
-    model.history_ = meta["history"]
-    model.loss_ = meta.get("loss")
-    _restore_training(model, meta, arrays, where)
-    model.interrupted_ = False
-    return model
+        classes = np.asarray(values, dtype=None if kind in "biuf" else str)
+    # The plan comes from the estimator's hyperparameters and classes, as fit made it.
+    network = Network(
+        params=params,
+        plan=cls.plan_for(hyper, classes),
+        n_features_in=int(meta["n_features_in"]),
+        n_outputs=int(meta["n_outputs"]),
+        backend=where.name,
+        device=device_name(where),
+        dtype=dtype,
+        x_scaler=scalers[0],
+        y_scaler=scalers[1],
+        classes=classes,
+        y_1d=bool(meta.get("y_1d", True)),
+    )
+    fitted = FittedModel(
+        estimator=meta["estimator"],
+        hyperparameters=hyper,
+        network=network,
+        training=_training_state(meta, arrays, where, params),
+        data=DataRecord.of(meta.get("feature_names"), meta.get("target_name"), meta.get("data")),
+        provenance=Provenance(
+            None if meta.get("provenance") is None else dict(meta["provenance"])
+        ),
+        class_weight=None
+        if meta.get("class_weight") is None
+        else _from_json(meta["class_weight"]),
+    )
+    return cls.from_fitted(fitted)
 
 
-def _restore_training(
-    model: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placement
-) -> None:
+def _training_state(
+    meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placement, params: Any
+) -> TrainingState:
     """The state that resumes training: optimizer, shuffle position, early stopping."""
     training, dtype = meta["training"], meta["dtype"]
-    model.n_epochs_ = int(training["n_epochs"])
-    if training.get("best_epoch") is not None:
-        model.best_epoch_ = int(training["best_epoch"])
     opt = None
     if training["optimizer_state"] is not None:
         saved = _decode_tree(training["optimizer_state"], arrays, where, dtype)
         # Rebuilt in the optimizer's own state types: files that stored them as
         # plain tuples (before they had names) resume the same way.
         hyper = meta["hyperparameters"]
-        fresh = OPTIMIZERS[hyper["optimizer"]](hyper["learning_rate"]).init(model.params_)
+        fresh = OPTIMIZERS[hyper["optimizer"]](hyper["learning_rate"]).init(params)
         opt = tree_unflatten(fresh, tree_leaves(saved))
     best = training["best_params"]
-    model._state = {
-        "opt": opt,
-        "rng": _shuffle_position(training["rng"], int(meta["format_version"])),
-        "best": None if best is None else _decode_tree(best, arrays, where, dtype),
-        "best_loss": training["best_loss"],
-        "bad_epochs": int(training["bad_epochs"]),
-        "lr": training.get("lr") or float(meta["hyperparameters"]["learning_rate"]),
-        "seen": int(training.get("seen") or 0),
+    return TrainingState(
+        opt=opt,
+        rng=_shuffle_position(training["rng"], int(meta["format_version"])),
+        best=None if best is None else _decode_tree(best, arrays, where, dtype),
+        best_loss=training["best_loss"],
+        bad_epochs=int(training["bad_epochs"]),
+        lr=training.get("lr") or float(meta["hyperparameters"]["learning_rate"]),
+        seen=int(training.get("seen") or 0),
         # Files before the method was recorded drew the validation rows at random.
-        "split": training.get("split") or "random",
-    }
+        split=training.get("split") or "random",
+        n_epochs=int(training["n_epochs"]),
+        best_epoch=None if training.get("best_epoch") is None else int(training["best_epoch"]),
+        history=meta["history"],
+        loss=meta.get("loss"),
+    )
 
 
 def load(

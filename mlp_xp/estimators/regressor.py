@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,8 +17,8 @@ from ..backend import (
     to_host,
 )
 from ..nn.plan import Plan, make_plan
-from .base import _BaseMLP, host_values, host_weights
-from .inputs import check_finite_data, host_matrix
+from .base import _BaseMLP
+from .inputs import check_finite_data, host_matrix, host_values, host_weights
 from .persistence import persisted
 
 
@@ -98,8 +99,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags.target_tags.multi_output = True
         return tags
 
-    def _plan(self) -> Plan:
-        return make_plan(self.activation, "squared_error", "identity")
+    @classmethod
+    def plan_for(cls, hyperparameters: Mapping[str, Any], classes: Any = None) -> Plan:
+        """The plan of a regressor with these hyperparameters (``classes`` is unused)."""
+        return make_plan(hyperparameters["activation"], "squared_error", "identity")
 
     def _scales_targets(self) -> bool:
         return True
@@ -138,12 +141,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         array, shape (n_samples,) or (n_samples, n_outputs)
             1-D when the model was trained on a 1-D y.
         """
-        out, where_in = self._network_output(X)
-        if self.y_scaler_ is not None:
-            out = self.y_scaler_.inverse(out)
-        if self.n_outputs_ == 1 and getattr(self, "_y_1d", True):
-            out = out[:, 0]
-        return self._to_input_placement(out, where_in)
+        network, out, where_in = self._network_output(X)
+        return self._to_input_placement(network.targets(out), where_in)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R^2 (weighted by ``sample_weight``), averaged uniformly over outputs as in scikit-learn.

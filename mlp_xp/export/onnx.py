@@ -29,13 +29,14 @@ import copy
 import importlib
 import importlib.util
 import json
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 import numpy as np
 
 from .._version import __version__
 from ..backend import Placement, adapter, move, resolve
-from ..nn.backprop import forward_output
+from ..estimators.schema import FittedModel, Network
 from ..nn.layers import Layer, Params
 from .encoding import INPUT, encoding_of, graph_inputs
 
@@ -78,21 +79,25 @@ def require_onnx(what: str = "ONNX export", *, builder: bool = True) -> None:
         raise ModuleNotFoundError(msg)
 
 
+def fitted_of(model: Any) -> FittedModel:
+    """The model's schema, :meth:`fitted_model`; a model without weights is refused.
+
+    Raises
+    ------
+    NotFittedError
+        Saying to fit the model or load a saved one.
+    """
+    return cast("FittedModel", model.fitted_model())
+
+
 def check_fitted(model: Any) -> None:
     """Refuse a model that has no weights yet."""
-    if not hasattr(model, "params_"):
-        from ..errors import NotFittedError  # scikit-learn's, made on first use
-
-        msg = (
-            f"this {type(model).__name__} is not fitted yet; call fit(X, y) first "
-            "or load a saved model with mlp_xp.load(path)"
-        )
-        raise NotFittedError(msg)
+    fitted_of(model)
 
 
 def is_classifier(model: Any) -> bool:
     """Whether ``model`` predicts classes (it has ``classes_``)."""
-    return hasattr(model, "classes_")
+    return fitted_of(model).network.is_classifier
 
 
 def layer_sizes(params: Params) -> tuple[int, ...]:
@@ -100,10 +105,15 @@ def layer_sizes(params: Params) -> tuple[int, ...]:
     return (int(params[0].W.shape[1]), *(int(layer.W.shape[0]) for layer in params))
 
 
-def host_classes(model: Any) -> np.ndarray:
-    """The classes as a host array ONNX can hold: text as str, numbers as they are."""
-    classes = np.asarray(model.classes_)
+def _graph_classes(classes: Any) -> np.ndarray:
+    """Classes as a host array ONNX can hold: text as str, numbers as they are."""
+    classes = np.asarray(classes)
     return classes.astype(str) if classes.dtype.kind in "OSU" else classes
+
+
+def host_classes(model: Any) -> np.ndarray:
+    """The model's classes as a host array ONNX can hold: text as str, numbers as they are."""
+    return _graph_classes(fitted_of(model).network.classes)
 
 
 def _on_graph(scaler: Any, graph: Placement, dtype: str) -> Any:
@@ -116,23 +126,13 @@ def _on_graph(scaler: Any, graph: Placement, dtype: str) -> Any:
     return moved
 
 
-def _outputs(model: Any, xp: Any, out: Any, y_scaler: Any, width: int) -> dict[str, Any]:
-    """The graph's outputs from the network's output ``out`` (``width`` columns), as predict."""
-    if not is_classifier(model):
-        if y_scaler is not None:
-            out = y_scaler.inverse(out)
-        if width == 1 and getattr(model, "_y_1d", True):
-            out = out[:, 0]
-        return {"predictions": out}
-    classes = xp.asarray(host_classes(model))
-    if width == 1:
-        # One sigmoid output is P(classes[1]); predict thresholds it at 0.5.
-        index = xp.astype(out[:, 0] >= 0.5, xp.int64)
-        proba = xp.concat([1.0 - out, out], axis=1)
-    else:
-        index = xp.argmax(out, axis=1)
-        proba = out
-    return {"label": xp.take(classes, index), "probabilities": proba}
+def _outputs(network: Network, xp: Any, out: Any) -> dict[str, Any]:
+    """The graph's outputs from the network's output ``out``: the network's own post-processing."""
+    if not network.is_classifier:
+        return {"predictions": network.targets(out)}
+    classes = xp.asarray(_graph_classes(network.classes))
+    index = network.label_index(xp, out)
+    return {"label": xp.take(classes, index), "probabilities": network.probabilities(xp, out)}
 
 
 def build_onnx(model: Any, *, params: Params | None = None) -> Any:
@@ -158,30 +158,34 @@ def build_onnx(model: Any, *, params: Params | None = None) -> Any:
         When the ``onnx`` extra is missing (the message has the install command).
     """
     require_onnx()
-    check_fitted(model)
-    weights = model.params_ if params is None else params
-    dtype = str(model.dtype_)
+    fitted = fitted_of(model)
+    network = fitted.network
+    weights = network.params if params is None else params
+    dtype = network.dtype
     graph = resolve(GRAPH_BACKEND)
     xp = graph.xp
-    constants = tuple(
-        Layer(move(layer.W, graph, dtype), move(layer.b, graph, dtype)) for layer in weights
+    # The model's network, its weights and scalers as graph constants.
+    on_graph = replace(
+        network,
+        params=tuple(
+            Layer(move(layer.W, graph, dtype), move(layer.b, graph, dtype)) for layer in weights
+        ),
+        x_scaler=_on_graph(network.x_scaler, graph, dtype),
+        y_scaler=_on_graph(network.y_scaler, graph, dtype),
+        n_outputs=layer_sizes(weights)[-1],
     )
     n_features = int(weights[0].W.shape[1])
-    encoding = encoding_of(getattr(model, "data_info_", None))
+    encoding = encoding_of(fitted.data.info)
     if encoding is None:
         X = xp.argument(shape=(BATCH, n_features), dtype=getattr(xp, dtype))
         inputs = {INPUT: X}
     else:
         inputs, X = graph_inputs(xp, encoding, dtype, BATCH)
-    x_scaler = _on_graph(getattr(model, "x_scaler_", None), graph, dtype)
-    y_scaler = _on_graph(getattr(model, "y_scaler_", None), graph, dtype)
-    Xs = X if x_scaler is None else x_scaler.transform(X)
-    _, out = forward_output(xp, constants, Xs, model._plan())
-    proto = xp.build(inputs, _outputs(model, xp, out, y_scaler, layer_sizes(weights)[-1]))
+    proto = xp.build(inputs, _outputs(on_graph, xp, on_graph.forward(xp, X)))
     proto.producer_name = "mlp_xp"
     proto.producer_version = __version__
     proto.doc_string = describe(model)
-    proto.graph.name = f"mlp_xp_{type(model).__name__}"
+    proto.graph.name = f"mlp_xp_{fitted.estimator}"
     for key, value in metadata(model).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -202,17 +206,18 @@ def count_nodes(graph: Any) -> int:
 
 def describe(model: Any) -> str:
     """One line naming the model, e.g. ``MLPClassifier 64-32-10 (relu), float32``."""
-    sizes = "-".join(str(n) for n in layer_sizes(model.params_))
-    return f"{type(model).__name__} {sizes} ({model.activation}), {model.dtype_}"
+    fitted = fitted_of(model)
+    sizes = "-".join(str(n) for n in fitted.network.layer_sizes)
+    activation = fitted.hyperparameters["activation"]
+    return f"{fitted.estimator} {sizes} ({activation}), {fitted.network.dtype}"
 
 
-def _data_fingerprint(model: Any) -> Any:
+def _data_fingerprint(fitted: FittedModel) -> Any:
     """What the model records about its training data: the fingerprints of X and y."""
-    provenance = getattr(model, "provenance_", None) or {}
-    if provenance.get("data"):
-        return provenance["data"]
-    info = getattr(model, "data_info_", None) or {}
-    return {"X": info["fingerprint"]} if info.get("fingerprint") else None
+    if fitted.provenance.data:
+        return fitted.provenance.data
+    fingerprint = fitted.data.get("fingerprint")
+    return {"X": fingerprint} if fingerprint else None
 
 
 def metadata(model: Any) -> dict[str, str]:
@@ -229,20 +234,22 @@ def metadata(model: Any) -> dict[str, str]:
     ``columns``, the one-hot encoded ``categories``, ``no_header``,
     ``delimiter`` and ``encoding``; null when not recorded).
     """
-    names = getattr(model, "feature_names_in_", None)
-    classes = host_classes(model).tolist() if is_classifier(model) else None
-    info = getattr(model, "data_info_", None) or {}
-    outputs = ["label", "probabilities"] if is_classifier(model) else ["predictions"]
+    fitted = fitted_of(model)
+    network, data = fitted.network, fitted.data
+    classes = _graph_classes(network.classes).tolist() if network.is_classifier else None
+    info = data.info or {}
+    outputs = ["label", "probabilities"] if network.is_classifier else ["predictions"]
+    names = data.feature_names
     return {
         "mlp_xp_version": __version__,
-        "estimator": type(model).__name__,
+        "estimator": fitted.estimator,
         "description": describe(model),
-        "dtype": str(model.dtype_),
-        "feature_names": json.dumps(None if names is None else [str(n) for n in names]),
-        "target_name": json.dumps(getattr(model, "target_name_", None)),
+        "dtype": str(network.dtype),
+        "feature_names": json.dumps(None if names is None else list(names)),
+        "target_name": json.dumps(data.target_name),
         "classes": json.dumps(classes),
         "outputs": json.dumps(outputs),
-        "data_fingerprint": json.dumps(_data_fingerprint(model)),
+        "data_fingerprint": json.dumps(_data_fingerprint(fitted)),
         "data_source": json.dumps(info.get("source")),
         "data_info": json.dumps({k: info[k] for k in READING if k in info} or None),
     }
