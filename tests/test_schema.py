@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +141,28 @@ def test_old_files_load_into_the_schema():
     assert fitted.training.split == "random"
     assert fitted.network.is_classifier
     assert isinstance(fitted.provenance, Provenance)
+
+
+_OTHER_LAYERS = ("cli", "export", "verify", "parity")
+_FORBIDDEN = {
+    "reads a fitted attribute by name": re.compile(r"getattr\(\w+, \"[a-z_]+_\""),
+    "touches a model's private attribute": re.compile(
+        r"\b(model|checkpoint|again|reference|estimator)\._[a-z]"
+    ),
+    "writes a fitted attribute": re.compile(r"\b(model|checkpoint)\.[a-z_]+_(\[.*\])? = "),
+    "reads a model's __dict__ or vars": re.compile(r"vars\((model|checkpoint)\)|model\.__dict__"),
+}
+
+
+def test_no_other_layer_reads_or_writes_a_models_fitted_state_by_name():
+    root = Path(mlp_xp.__file__).parent
+    found = []
+    for layer in _OTHER_LAYERS:
+        for path in sorted((root / layer).rglob("*.py")):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                found += [
+                    f"{path.relative_to(root)}:{number} {what}: {line.strip()}"
+                    for what, pattern in _FORBIDDEN.items()
+                    if pattern.search(line)
+                ]
+    assert found == []

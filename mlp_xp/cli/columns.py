@@ -39,11 +39,11 @@ def add_by_position_arg(parser: argparse.ArgumentParser) -> None:
 
 def model_columns(model: Any) -> list[str] | None:
     """The columns a model's features come from, in order: as recorded, else its feature names."""
-    info = getattr(model, "data_info_", None) or {}
-    if info.get("columns"):
-        return [str(c) for c in info["columns"]]
-    names = getattr(model, "feature_names_in_", None)
-    return None if names is None or len(names) == 0 else [str(n) for n in names]
+    record = model.data_record()
+    if record.get("columns"):
+        return [str(c) for c in record.get("columns")]
+    names = record.feature_names
+    return None if names is None or len(names) == 0 else list(names)
 
 
 def _shown(names: list[str]) -> str:
@@ -54,7 +54,8 @@ class _Plan:
     """How to read the data for a model: which columns, by name or by position, which target."""
 
     def __init__(self, model: Any, args: argparse.Namespace, table: dict[str, Any]) -> None:
-        info = getattr(model, "data_info_", None) or {}
+        record = model.data_record()
+        info = record.info or {}
         self.columns = model_columns(model)
         self.categories: dict[str, list[str]] = dict(info.get("categories") or {})
         self.tabular = is_table(str(args.data))
@@ -76,7 +77,7 @@ class _Plan:
                 f"--data as a CSV file with those columns, not {args.data}"
             )
             raise UsageError(msg)
-        target = getattr(model, "target_name_", None)
+        target = record.target_name
         # In order, a named CSV's target is the model's own only where the model has names.
         self.target = target if self.by_name or (self.model_named and not data_headless) else None
 
@@ -133,7 +134,7 @@ def read_for_model(
     ValueError
         For a column the data lacks (by name), or another number of columns.
     """
-    table = table_options(args, getattr(model, "data_info_", None))
+    table = table_options(args, model.data_record().info)
     plan = _Plan(model, args, table)
     try:
         data = read_data(

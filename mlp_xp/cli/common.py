@@ -299,10 +299,12 @@ def read_data(
 
 def recorded_dtype(model: Any) -> str:
     """The dtype of the features a model's training recorded (float64 when none is)."""
-    provenance = getattr(model, "provenance_", None) or {}
-    found = ((provenance.get("data") or {}).get("X") or {}).get("dtype")
+    from ..export.runtime import OnnxModel
+
+    # A graph records how its columns are read, not its provenance.
+    data = None if isinstance(model, OnnxModel) else model.fitted_model().provenance.data
+    found = ((data or {}).get("X") or {}).get("dtype")
     if found is None:
-        info = getattr(model, "data_info_", None) or {}
-        fingerprint = info.get("fingerprint")
+        fingerprint = model.data_record().get("fingerprint")
         found = fingerprint.get("dtype") if isinstance(fingerprint, dict) else None
     return str(found) if found in FLOAT_DTYPES else "float64"

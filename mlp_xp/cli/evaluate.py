@@ -86,7 +86,7 @@ def _held_out(args: argparse.Namespace, model: Any, X: Any, y: Any) -> tuple[Any
     Refused unless the model records a split with held-out rows, and the rows
     it leaves for training are the ones the model was trained on.
     """
-    info = getattr(model, "data_info_", None) or {}
+    info = model.data_record().info or {}
     if "test_fraction" not in info or "seed" not in info:
         msg = (
             f"--held-out: {args.model} records no held-out split (it was not written by "

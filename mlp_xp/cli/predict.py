@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         [("--out", args.out)], [("MODEL", args.model), ("--data", args.data)]
     )
     model = load_model_or_graph(args)
-    target = getattr(model, "target_name_", None)
+    target = model.data_record().target_name
     X, data = read_for_model(model, args, need_target=False, keep=args.keep)
     header, rows = _predictions(model, X, target)
     kept = data.kept or {}

@@ -52,7 +52,7 @@ def _asked(dest: str, args: argparse.Namespace) -> Any:
 def _kept(param: str, model: Any) -> Any:
     """The value the checkpoint holds for estimator parameter ``param``."""
     if param == "dtype":
-        return model.dtype_
+        return model.fitted_model().network.dtype
     value = model.get_params().get(param)
     return tuple(value) if param == "hidden_layer_sizes" else value
 
@@ -92,7 +92,7 @@ def check_resume_options(args: argparse.Namespace, model: Any) -> None:
             f"gives {'; '.join(differ)}; drop those options, or train afresh without --resume"
         )
         raise UsageError(msg)
-    done = int(model.n_epochs_)
+    done = int(model.fitted_model().training.n_epochs)
     if args.epochs is not None and args.epochs <= done:
         msg = (
             f"--epochs {args.epochs}: --resume {args.resume} has run {done} epochs already; "

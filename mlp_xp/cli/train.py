@@ -55,7 +55,9 @@ from .train_checks import (
     batch_size_note,
     check_memory,
     check_options,
+    epochs_done,
     plan_files,
+    stratified_validation,
 )
 from .train_options import add_options, chosen_adapter, setting
 from .train_report import class_report, metric, stop_reason
@@ -114,7 +116,7 @@ def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
     lazy = chosen is not None and chosen.reads_lazy_sources
     dtype = args.dtype if checkpoint is None else recorded_dtype(checkpoint)
     features, categorical = args.features, dict.fromkeys(args.categorical) or None
-    info = (getattr(checkpoint, "data_info_", None) or {}) if checkpoint is not None else {}
+    info = (checkpoint.data_record().info or {}) if checkpoint is not None else {}
     chosen_here = {"features", "drop", "categorical", "no_header"} & given(args)
     if info.get("columns") and not chosen_here and is_table(str(args.data)):
         features, categorical = list(info["columns"]), info.get("categories") or None
@@ -163,13 +165,6 @@ def _build(args: argparse.Namespace, task: str, n_rows: int) -> MLPRegressor | M
     if isinstance(model, MLPClassifier):
         model.set_params(class_weight=args.class_weight)
     return model
-
-
-def _stratified_validation(model: Any) -> bool:
-    """Whether fit draws early stopping's validation rows class by class (as it records)."""
-    state = getattr(model, "_state", None) or {}
-    method = state.get("split", getattr(model, "_validation_split", "random"))
-    return bool(model.early_stopping) and method == "stratified"
 
 
 class _Progress:
@@ -225,7 +220,7 @@ def _resumed(args: argparse.Namespace, model: Any, task: str, X_train: Any, feat
     if type(model).__name__ != expected:
         msg = f"--resume {args.resume} holds an {type(model).__name__}, but this is {task}"
         raise ValueError(msg)
-    info = getattr(model, "data_info_", None) or {}
+    info = model.data_record().info or {}
     if not same_data(info.get("fingerprint"), X_train, features):
         msg = (
             f"--resume {args.resume} was trained on other data ({info.get('source')}); "
@@ -250,12 +245,10 @@ class _Saver:
     def __call__(self, path: str, *, ending: bool = False) -> None:
         """Save to ``path``; ``ending``: the run is ending, so further signals are dropped."""
         model, data, args = self.model, self.data, self.args
-        # fit() starts by clearing fitted attributes, so these are set just before saving;
+        # fit() starts by clearing the data record, so it is recorded just before saving;
         # fit records provenance_ itself, interrupted and diverged runs included.
-        model.feature_names_in_ = data.feature_names if data.named else None
-        model.target_name_ = data.target_name
         table = table_options(args)
-        model.data_info_ = {
+        info: dict[str, Any] = {
             "source": data.source,
             "task": self.task,
             "fingerprint": self.features,
@@ -269,8 +262,13 @@ class _Saver:
         if data.columns is not None:
             # The file's columns the features come from, and the categories of those
             # one-hot encoded: predict reads and encodes them the same way.
-            model.data_info_["columns"] = list(data.columns)
-            model.data_info_["categories"] = data.categories or {}
+            info["columns"] = list(data.columns)
+            info["categories"] = data.categories or {}
+        model.record_data(
+            feature_names=data.feature_names if data.named else None,
+            target_name=data.target_name,
+            info=info,
+        )
         # A checkpoint being written is not cut short by a second Ctrl-C or SIGTERM.
         with signals_held(deliver=not ending):
             model.save(path)
@@ -282,10 +280,10 @@ def _interrupted(
 ) -> int:
     """Save the checkpoint of an interrupted run and print the command that continues it."""
     how = interrupted_by(exc)
-    if getattr(model, "n_epochs_", None) is None or getattr(model, "params_", None) is None:
+    if not model.__sklearn_is_fitted__():
         print(f"mlp-xp: {how} before the first epoch ended; nothing was saved", file=sys.stderr)
         return exit_status(exc)
-    where = f"{how} after epoch {model.n_epochs_} of {model.epochs}"
+    where = f"{how} after epoch {epochs_done(model)} of {model.epochs}"
     try:
         save(files.checkpoint, ending=True)
     except OSError as err:
@@ -302,7 +300,7 @@ def _interrupted(
 def _diverged(model: Any, files: TrainFiles, save: _Saver, exc: DivergenceError) -> int:
     """Keep a diverged run's last finite weights beside --out, never over it."""
     saved = "; pass --out to keep the last finite weights"
-    if files.diverged is not None and getattr(model, "params_", None) is not None:
+    if files.diverged is not None and model.__sklearn_is_fitted__():
         save(files.diverged, ending=True)
         kept = (
             f"; {files.out} was left as it was" if files.out and Path(files.out).exists() else ""
@@ -315,7 +313,8 @@ def _diverged(model: Any, files: TrainFiles, save: _Saver, exc: DivergenceError)
 def _placement(args: argparse.Namespace, model: Any) -> Placement:
     """Where training will run: the checkpoint's device on --resume, else as asked."""
     if args.resume:
-        return resolve(model.backend_, model.device_)
+        network = model.fitted_model().network
+        return resolve(network.backend, network.device)
     return resolve(args.backend, args.device)
 
 
@@ -326,7 +325,7 @@ def _fit(
     whether a ConvergenceWarning said the epochs ran out first)."""
     from sklearn.exceptions import ConvergenceWarning
 
-    progress = _Progress(model.epochs, getattr(model, "n_epochs_", 0), args.quiet, args.verbose)
+    progress = _Progress(model.epochs, epochs_done(model), args.quiet, args.verbose)
     every = args.checkpoint_every
 
     def on_epoch(epoch: int, info: dict[str, Any]) -> None:
@@ -383,7 +382,7 @@ def _split(
     checkpoint records (drawn at random in files from before the record).
     """
     method = (
-        recorded_split(getattr(checkpoint, "data_info_", None))
+        recorded_split(checkpoint.data_record().info)
         if checkpoint is not None
         else split_method(task, data.y)
     )
@@ -411,17 +410,17 @@ def _run(args: argparse.Namespace, files: TrainFiles) -> int:
     features = fingerprint_array(X_train)
     if args.resume:
         model = _resumed(args, checkpoint, task, X_train, features)
-        print_(f"resuming {args.resume} at epoch {model.n_epochs_} of {model.epochs}")
+        print_(f"resuming {args.resume} at epoch {epochs_done(model)} of {model.epochs}")
     else:
         model = _build(args, task, len(X_train))
-    if task == "classification" and _stratified_validation(model):
+    if task == "classification" and stratified_validation(model):
         check_validation_classes(y_train, model.validation_fraction)
     noted = batch_size_note(args, len(X_train))
     check_memory(_placement(args, model), model, X_train, y_train, task)
     save = _Saver(model, data, task, args)
     save.features, save.split = features, method
     start = time.perf_counter()
-    epochs_before = getattr(model, "n_epochs_", 0) if args.resume else 0
+    epochs_before = epochs_done(model) if args.resume else 0
     with warnings.catch_warnings():
         if noted:  # the note said so already; the estimator need not say it again
             warnings.filterwarnings("ignore", message=".*batch_size.*")
@@ -453,7 +452,8 @@ def _run(args: argparse.Namespace, files: TrainFiles) -> int:
     if args.plot:
         from ..plotting import plot_history
 
-        plot_history(model.history_, args.plot, title=f"mlp_xp: {Path(str(args.data)).name}")
+        history = model.fitted_model().training.history
+        plot_history(history, args.plot, title=f"mlp_xp: {Path(str(args.data)).name}")
         print_(f"saved the loss curves to {args.plot}")
     return 0
 
@@ -474,20 +474,20 @@ def _summary(
     (the held-out rows, or the training rows when none are held out).
     """
     n_train, n_test, X, y = rows
-    epochs_run = model.n_epochs_ - epochs_before
+    fitted = model.fitted_model()
+    network, epochs = fitted.network, fitted.training.n_epochs
+    epochs_run = epochs - epochs_before
     throughput = n_train * epochs_run / seconds if seconds > 0 else float("nan")
     held = "held-out" if n_test else "training"
-    sizes = "-".join(
-        str(s) for s in (model.n_features_in_, *model.hidden_layer_sizes, model.n_outputs_)
-    )
-    where = resolve(model.backend_, model.device_)
+    sizes = "-".join(str(s) for s in network.layer_sizes)
+    where = resolve(network.backend, network.device)
     stopped = stop_reason(model, ran_out)
     source = "<stdin>" if args.data == STDIN else args.data
     chosen = f"{task} ({why})" if why else task
     print(
         f"trained {type(model).__name__} {sizes} ({model.activation}, {model.optimizer}) "
         f"on {source} | task {chosen} | backend {where.name} "
-        f"| device {model.device_} | dtype {model.dtype_} | {model.n_epochs_} epochs, "
+        f"| device {network.device} | dtype {network.dtype} | {epochs} epochs, "
         f"stopped: {stopped} | {held} {metric(model, X, y, task)} | {seconds:.2f} s "
         f"| {throughput:,.0f} samples/s"
     )

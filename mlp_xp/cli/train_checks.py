@@ -163,8 +163,19 @@ def check_memory(placement: Placement, model: Any, X: Any, y: Any, task: str) ->
     batch = int(model.batch_size)
     if any(h < 1 for h in hidden) or batch < 1:
         return  # the estimator refuses these, with its own message
-    dtype = str(getattr(model, "dtype_", model.dtype))
+    fitted = model.__sklearn_is_fitted__()
+    dtype = str(model.fitted_model().network.dtype if fitted else model.dtype)
     try:
         check_fit_memory(model, X, _outputs(y, task), placement, dtype, hidden)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def stratified_validation(model: Any) -> bool:
+    """Whether fit draws early stopping's validation rows class by class (as it records)."""
+    return bool(model.early_stopping) and model.validation_split_method == "stratified"
+
+
+def epochs_done(model: Any) -> int:
+    """The epochs a model has trained (0 before it has weights)."""
+    return model.fitted_model().training.n_epochs if model.__sklearn_is_fitted__() else 0

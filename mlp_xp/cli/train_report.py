@@ -13,7 +13,7 @@ from .common import unseen_labels
 
 def _still_improving(model: Any) -> bool:
     """Whether the watched loss fell by more than tol in the last ``patience`` epochs."""
-    history = getattr(model, "history_", None) or {}
+    history = model.fitted_model().training.history
     val = [v for v in history.get("val_loss") or [] if v is not None]
     watched = val if model.early_stopping and val else list(history.get("loss") or [])
     if len(watched) < 2:
@@ -25,10 +25,10 @@ def _still_improving(model: Any) -> bool:
 
 def _reason_code(model: Any) -> str:
     """The estimator's ``stop_reason_``, or what the last provenance segment says."""
-    reason = getattr(model, "stop_reason_", None)
-    if reason:
-        return str(reason)
-    segments = (getattr(model, "provenance_", None) or {}).get("segments") or []
+    fitted = model.fitted_model()
+    if fitted.training.stop_reason:
+        return str(fitted.training.stop_reason)
+    segments = fitted.provenance.segments
     ended = segments[-1].get("ended") if segments else "completed"
     if ended == "stopped":
         return "early_stopping" if model.early_stopping else "converged"
@@ -46,7 +46,7 @@ def stop_reason(model: Any, ran_out: bool = False) -> str:
     if reason == "converged":
         return f"tol reached (the training loss {rule})"
     if reason == "early_stopping":
-        best = getattr(model, "best_epoch_", None)
+        best = model.fitted_model().training.best_epoch
         kept = f"; the weights of its best epoch, {best}, were kept" if best else ""
         return f"early stopping (the validation loss {rule}{kept})"
     if reason == "max_epochs":

@@ -74,14 +74,14 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
 
     A file's features are read in the dtype the model recorded them in.
     """
-    info = getattr(model, "data_info_", None) or {}
+    info = model.data_record().info or {}
     if args.target is not None and not is_table(args.data):
         raise UsageError(f"--target applies to CSV files only; --data {args.data} has its own")
     X, data = read_for_model(
         model,
         args,
         target=args.target,
-        lazy=adapter(model.backend_).reads_lazy_sources,
+        lazy=adapter(model.fitted_model().network.backend).reads_lazy_sources,
         dtype=recorded_dtype(model),
     )
     y = data.y

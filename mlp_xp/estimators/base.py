@@ -60,7 +60,7 @@ from .params import Hyperparameters
 from .persistence import save_model
 from .provenance import start_segment
 from .scaling import Scaler
-from .schema import SPLITS, DataRecord, FittedModel, Network, TrainingState
+from .schema import DataRecord, FittedModel, Network, TrainingState
 from .splitting import TrainingData
 
 PREDICT_BLOCK_BYTES = 2**24
@@ -468,6 +468,10 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         """A fitted estimator from a :class:`FittedModel` (what ``mlp_xp.load`` returns)."""
         return restored(cls(**fitted.hyperparameters), fitted)
 
+    def data_record(self) -> DataRecord:
+        """The feature names, the target's name and how the data was read (see record_data)."""
+        return self.fitted_model().data
+
     def record_data(
         self,
         *,
@@ -484,14 +488,3 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         """
         self._check_fitted()
         record_data(self, DataRecord.of(feature_names, target_name, info))
-
-    def set_validation_split(self, method: str) -> None:
-        """How early stopping draws its validation rows from now on: "random" or "stratified".
-
-        A replay sets the method a recorded segment used (models trained before it
-        was recorded drew them at random).
-        """
-        if method not in SPLITS:
-            msg = f"the validation split must be one of {', '.join(SPLITS)}, got {method!r}"
-            raise ValueError(msg)
-        self._validation_split = method

@@ -17,6 +17,7 @@ from ..seeds import seeded_split, seeded_stratified_split
 from ..training import Data, Prepare
 from ..validation import arg_setting
 from .scaling import Scaler
+from .schema import SPLITS
 
 
 class TrainingData:
@@ -30,6 +31,23 @@ class TrainingData:
     """How a new model draws early stopping's validation rows ("random" or
     "stratified"); a model keeps its method in ``_state["split"]``, and its file
     records it, so that a resume and a replay draw the same rows."""
+
+    def set_validation_split(self, method: str) -> None:
+        """How early stopping draws its validation rows from now on: "random" or "stratified".
+
+        A replay sets the method a recorded segment used (models trained before it
+        was recorded drew them at random).
+        """
+        if method not in SPLITS:
+            msg = f"the validation split must be one of {', '.join(SPLITS)}, got {method!r}"
+            raise ValueError(msg)
+        self._validation_split = method
+
+    @property
+    def validation_split_method(self) -> str:
+        """How early stopping draws validation rows: as the model records, else as it would."""
+        state = getattr(self, "_state", None) or {}
+        return str(state.get("split") or self._validation_split)
 
     def _scaled(
         self,

@@ -27,7 +27,7 @@ from ..backend import is_array, to_host
 from ..parity.tolerance import tolerance
 from ..seeds import host_rng
 from .encoding import encoding_of, feeds, one_hot_sample
-from .onnx import is_classifier, layer_sizes
+from .onnx import fitted_of, is_classifier
 from .runtime import run_session, session
 
 SPREAD = 3.0
@@ -56,8 +56,9 @@ class GraphCheck:
 
 def limit(model: Any) -> float:
     """The parity rule's limit for the graph against ``predict``: two evaluations' tolerance."""
-    sizes = layer_sizes(model.params_)
-    one = tolerance(str(model.dtype_), steps=0, depth=len(sizes) - 1, width=max(sizes))
+    network = fitted_of(model).network
+    sizes = network.layer_sizes
+    one = tolerance(str(network.dtype), steps=0, depth=len(sizes) - 1, width=max(sizes))
     return 2.0 * one
 
 
@@ -68,14 +69,14 @@ def _host(values: Any) -> np.ndarray:
 
 def _training_range(model: Any) -> tuple[np.ndarray, np.ndarray, str]:
     """Each feature's centre and spread, and where they come from."""
-    n = int(model.params_[0].W.shape[1])
-    scaler = getattr(model, "x_scaler_", None)
+    fitted = fitted_of(model)
+    n = int(fitted.network.n_features_in)
+    scaler = fitted.network.x_scaler
     if scaler is not None:
         mean = to_host(scaler.mean).astype(np.float64)
         std = to_host(scaler.scale).astype(np.float64)
         return mean, std, "the input scaler's mean"
-    provenance = getattr(model, "provenance_", None) or {}
-    recorded = (provenance.get("data") or {}).get("X") or {}
+    recorded = (fitted.provenance.data or {}).get("X") or {}
     sums, sumsq = recorded.get("column_sums"), recorded.get("column_sumsq")
     shape = recorded.get("shape") or [0]
     if sums is not None and sumsq is not None and len(sums) == n and shape[0]:
@@ -95,8 +96,9 @@ def sample_rows(model: Any, rows: int, seed: int) -> tuple[np.ndarray, str]:
     rng = host_rng(seed)
     X = mean + std * rng.uniform(-SPREAD, SPREAD, size=(rows, mean.shape[0]))
     how = f"{rows} seeded rows (seed {seed}) in {centre} +- {SPREAD:g} standard deviations"
-    encoding = encoding_of(getattr(model, "data_info_", None))
-    return one_hot_sample(encoding, X.astype(str(model.dtype_)), rng), how
+    fitted = fitted_of(model)
+    encoding = encoding_of(fitted.data.info)
+    return one_hot_sample(encoding, X.astype(str(fitted.network.dtype)), rng), how
 
 
 def _relative(diff: float, scale: float) -> float:
@@ -135,8 +137,9 @@ def compare(model: Any, found: dict[str, np.ndarray], X: np.ndarray) -> GraphChe
 
 def as_rows(model: Any, X: Any) -> np.ndarray:
     """``X`` as host rows in the model's dtype, refused unless 2-D with the model's features."""
-    rows = np.asarray(_host(X), dtype=str(model.dtype_))
-    n = int(model.params_[0].W.shape[1])
+    network = fitted_of(model).network
+    rows = np.asarray(_host(X), dtype=str(network.dtype))
+    n = int(network.n_features_in)
     if rows.ndim != 2 or rows.shape[0] < 1 or rows.shape[1] != n:
         msg = f"data has shape {tuple(rows.shape)}, but the model takes (n_samples >= 1, {n})"
         raise ValueError(msg)
@@ -162,6 +165,6 @@ def check_graph(model: Any, graph: bytes, X: Any) -> GraphCheck:
         every differing label is a near tie.
     """
     rows = as_rows(model, X)
-    encoding = encoding_of(getattr(model, "data_info_", None))
+    encoding = encoding_of(fitted_of(model).data.info)
     found = run_session(session(graph), feeds(encoding, rows))
     return compare(model, found, rows)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..estimators.schema import DataRecord
 from .encoding import INPUT, encoding_of, feeds
 from .onnx import require_onnx
 
@@ -84,6 +85,10 @@ class OnnxModel:
         classes = json.loads(meta.get("classes", "null"))
         if classes is not None:
             self.classes_ = np.asarray(classes)
+
+    def data_record(self) -> DataRecord:
+        """The feature names, the target's name and how the data was read, as a model's."""
+        return DataRecord.of(self.feature_names_in_, self.target_name_, self.data_info_ or None)
 
     def _run(self, X: Any) -> dict[str, np.ndarray]:
         rows = np.asarray(X, dtype=self.dtype_)

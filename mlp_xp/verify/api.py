@@ -25,7 +25,7 @@ def _steps(provenance: dict[str, Any]) -> int:
 
 def _shape_of_rule(model: Any, n_samples: int) -> tuple[int, int]:
     """The tolerance rule's depth and width for ``model``: layers, longest dot product."""
-    sizes = (model.n_features_in_, *model.hidden_layer_sizes, model.n_outputs_)
+    sizes = model.fitted_model().network.layer_sizes
     batch = min(int(model.batch_size), n_samples)
     return len(sizes) - 1, max(batch, *sizes)
 
@@ -114,7 +114,7 @@ def verify(
     provenance = check_training_data(model, X, y, sample_weight=sample_weight)
     if against is None:
         against = adapter_of(X).name if is_lazy(X) else HOST_BACKEND
-    own = str(model.dtype_)
+    own = str(model.fitted_model().network.dtype)
     main_dtype = own if dtype is None else dtype_name(dtype)
     if main_dtype not in FLOAT_DTYPES:
         msg = f"dtype={dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}"
@@ -160,18 +160,19 @@ def _recipe_differences(a: Any, b: Any) -> list[str]:
     ignore = {"backend", "device", "dtype", "shuffle"}
     pa, pb = a.get_params(), b.get_params()
     found = [f"{k}: {pa[k]!r} vs {pb[k]!r}" for k in pa if k not in ignore and pa[k] != pb.get(k)]
-    da, db = a.provenance_["data"], b.provenance_["data"]
+    ra, rb = a.fitted_model().provenance, b.fitted_model().provenance
+    da, db = ra.data or {}, rb.data or {}
     for arg in ("X", "y"):
         if da[arg]["sha256"] != db[arg]["sha256"]:
             found.append(
                 f"they were trained on other {arg} ({da[arg]['shape']} vs {db[arg]['shape']})"
             )
-    modes = [[s.get("shuffle") for s in m.provenance_["segments"]] for m in (a, b)]
+    modes = [[s.get("shuffle") for s in r.segments] for r in (ra, rb)]
     if modes[0] != modes[1]:
         found.append(f"their epochs were shuffled differently ({modes[0]} vs {modes[1]})")
     # Interrupted and resumed equals uninterrupted, so segment kinds are not compared;
     # hyperparameters changed between segments are.
-    recipes = [[s.get("hyperparameters") for s in m.provenance_["segments"]] for m in (a, b)]
+    recipes = [[s.get("hyperparameters") for s in r.segments] for r in (ra, rb)]
     if recipes[0] != recipes[1] and len(recipes[0]) == len(recipes[1]):
         found.append("their hyperparameters changed differently between training segments")
     return found
@@ -197,13 +198,16 @@ def compare(a: Any, b: Any, X: Any, y: Any, *, sample_weight: Any = None) -> Com
     provenance = check_training_data(a, X, y, "the first model", sample_weight)
     steps = _steps(provenance)
     n = int(provenance["data"]["X"]["shape"][0])
-    limit = _limit(a, n, steps, str(a.dtype_), str(b.dtype_))
-    ends = [f"the first model ran {a.n_epochs_} epochs, the second {b.n_epochs_}"]
-    verdict = _verdict(measure(a, b, X, y), limit, [] if a.n_epochs_ == b.n_epochs_ else ends)
+    fa, fb = a.fitted_model(), b.fitted_model()
+    na, nb = fa.network, fb.network
+    ea, eb = fa.training.n_epochs, fb.training.n_epochs
+    limit = _limit(a, n, steps, str(na.dtype), str(nb.dtype))
+    ends = [f"the first model ran {ea} epochs, the second {eb}"]
+    verdict = _verdict(measure(a, b, X, y), limit, [] if ea == eb else ends)
     return CompareReport(
         passed=verdict.passed,
-        dtypes=(str(a.dtype_), str(b.dtype_)),
-        places=(f"{a.backend_} {a.device_}", f"{b.backend_} {b.device_}"),
+        dtypes=(str(na.dtype), str(nb.dtype)),
+        places=(f"{na.backend} {na.device}", f"{nb.backend} {nb.device}"),
         steps=steps,
         verdict=verdict,
         recipe=a.get_params(),

@@ -11,7 +11,8 @@ from ..data.fingerprint import chained_sha256, fingerprint_array
 
 def recorded_provenance(model: Any, what: str) -> dict[str, Any]:
     """The model's provenance, or a ValueError saying what is missing and what to do."""
-    provenance = getattr(model, "provenance_", None)
+    fitted = model.__sklearn_is_fitted__()
+    provenance = model.fitted_model().provenance.record if fitted else None
     if not provenance or not provenance.get("segments") or not provenance.get("data"):
         msg = (
             f"{what} records no provenance (no data fingerprint and no training segments): "

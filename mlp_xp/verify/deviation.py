@@ -160,8 +160,8 @@ def scaler_deviation(model: Any, reference: Any) -> float:
     A scaler that one model has and the other lacks counts as infinitely far.
     """
     worst = 0.0
-    for name in ("x_scaler_", "y_scaler_"):
-        a, r = getattr(model, name, None), getattr(reference, name, None)
+    ours, theirs = model.fitted_model().network, reference.fitted_model().network
+    for a, r in ((ours.x_scaler, theirs.x_scaler), (ours.y_scaler, theirs.y_scaler)):
         if a is None or r is None:
             if (a is None) != (r is None):
                 return math.inf
@@ -174,7 +174,7 @@ def scaler_deviation(model: Any, reference: Any) -> float:
 
 
 def _same_classes(model: Any, reference: Any) -> bool:
-    a, r = getattr(model, "classes_", None), getattr(reference, "classes_", None)
+    a, r = model.fitted_model().network.classes, reference.fitted_model().network.classes
     if a is None or r is None:
         return a is None and r is None
     return bool(len(a) == len(r) and np.all(np.asarray(a) == np.asarray(r)))
@@ -182,8 +182,9 @@ def _same_classes(model: Any, reference: Any) -> bool:
 
 def measure(model: Any, reference: Any, X: Any, y: Any) -> Deviation:
     """Weights, per-epoch losses, predictions, scalers and classes against ``reference``."""
-    norm, arrays = weight_deviation(model.params_, reference.params_)
-    losses = loss_deviation(model.history_["loss"], reference.history_["loss"])
+    ours, theirs = model.fitted_model(), reference.fitted_model()
+    norm, arrays = weight_deviation(ours.network.params, theirs.network.params)
+    losses = loss_deviation(ours.training.history["loss"], theirs.training.history["loss"])
     return Deviation(
         norm,
         arrays,

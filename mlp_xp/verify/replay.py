@@ -100,8 +100,9 @@ def replay(
                 callbacks=[_stop_at(end, segment["ended"])] if cut else None,
             )
         fitted = True
-        done = int(again.n_epochs_)
-        ended = again.provenance_["segments"][-1]["ended"]
+        record = again.fitted_model()
+        done = int(record.training.n_epochs)
+        ended = record.provenance.segments[-1]["ended"]
         if done != end:
             mismatches.append(
                 f"segment {i + 1} ({segment['kind']}): the replay stopped after epoch {done}, "
@@ -138,4 +139,4 @@ def _apply_recipe(model: Any, segment: dict[str, Any]) -> None:
         mode = segment["shuffle"]
         model.set_params(shuffle=False if mode is None else mode)
     # The same validation rows: segments recorded before the method was drew them at random.
-    model._validation_split = segment.get("validation_split", "random")
+    model.set_validation_split(segment.get("validation_split", "random"))
