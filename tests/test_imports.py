@@ -50,6 +50,21 @@ def test_the_estimators_are_imported_on_first_use():
     assert "sklearn" in _loaded_after(code)
 
 
+@pytest.mark.parametrize("estimator", ["MLPRegressor", "MLPClassifier"])
+def test_load_is_a_fresh_processs_first_call(tmp_path, estimator):
+    """``mlp_xp.load`` finds the estimator class a file names, imported on first use."""
+    y = [0.0, 1.0, 1.0, 0.0] if estimator == "MLPClassifier" else [0.0, 1.0, 2.0, 3.0]
+    model = getattr(mlp_xp, estimator)((2,), epochs=1).fit([[0.0], [1.0], [2.0], [3.0]], y)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    code = f"import mlp_xp\nprint(type(mlp_xp.load({str(path)!r})).__name__)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [estimator]
+
+
 @pytest.mark.parametrize("name", mlp_xp.__all__)
 def test_every_exported_name_resolves_and_is_listed(name):
     assert getattr(mlp_xp, name) is not None

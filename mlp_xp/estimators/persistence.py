@@ -12,6 +12,7 @@ without CuPy, and the reverse.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import zipfile
@@ -58,10 +59,25 @@ ESTIMATORS: dict[str, type] = {}
 """The estimator classes a model file may name, filled by :func:`persisted`."""
 
 
+_MODULES = {"MLPClassifier": ".classifier", "MLPRegressor": ".regressor"}
+"""The module of each estimator class, which registers it when imported."""
+
+
 def persisted(cls: type) -> type:
     """Class decorator: model files may hold estimators of this class."""
     ESTIMATORS[cls.__name__] = cls
     return cls
+
+
+def _estimator_class(name: str) -> Any:
+    """The estimator class a model file names; its module is imported on first use.
+
+    The package imports its estimators lazily, so ``mlp_xp.load`` may be the
+    first call that needs one.  An unknown name raises KeyError.
+    """
+    if name not in ESTIMATORS and name in _MODULES:
+        importlib.import_module(_MODULES[name], __package__)
+    return ESTIMATORS[name]
 
 
 # --------------------------------------------------------------------------- trees
@@ -269,7 +285,7 @@ def _restore(meta: dict[str, Any], arrays: dict[str, np.ndarray], where: Placeme
     hyper = {k: _from_json(v) for k, v in meta["hyperparameters"].items()}
     hyper["hidden_layer_sizes"] = tuple(hyper["hidden_layer_sizes"])
     dtype = meta["dtype"]
-    cls: Any = ESTIMATORS[meta["estimator"]]
+    cls: Any = _estimator_class(meta["estimator"])
     params = _decode_tree(meta["params"], arrays, where, dtype)
     _check_architecture(params, meta)
     scalers = []
