@@ -98,16 +98,16 @@ class JaxAdapter(Adapter):
     """JAX, eager, on the CPU or CUDA GPUs."""
 
     name: ClassVar[str] = "jax"
-    module: ClassVar[str] = "jax.numpy"
-    install_hint: ClassVar[str] = (
+    _module: ClassVar[str] = "jax.numpy"
+    _install_hint: ClassVar[str] = (
         "pip install 'mlp_xp[jax]' (CPU), 'mlp_xp[jax-cuda12]' or 'mlp_xp[jax-cuda13]'"
     )
-    parity_devices: ClassVar[tuple[str | None, ...]] = ("cpu", "cuda")
+    device_kinds: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
 
-    def version(self, mod: ModuleType) -> str:
+    def _version(self, mod: ModuleType) -> str:
         return str(_jax().__version__)
 
-    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+    def _list_devices(self, mod: ModuleType) -> tuple[str, ...]:
         return ("cpu", *(f"cuda:{d.id}" for d in _gpus(_jax())))
 
     def owns(self, x: object) -> bool:

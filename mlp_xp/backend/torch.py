@@ -18,7 +18,6 @@ from .adapter import (
     Device,
     Namespace,
     Numerics,
-    cuda_index,
     host_memory_available,
     read_setting,
 )
@@ -32,12 +31,12 @@ class TorchAdapter(Adapter):
     """PyTorch, eager, on the CPU or a CUDA GPU."""
 
     name: ClassVar[str] = "torch"
-    module: ClassVar[str] = "torch"
-    install_hint: ClassVar[str] = "pip install torch"
-    parity_devices: ClassVar[tuple[str | None, ...]] = ("cpu", "cuda")
+    _module: ClassVar[str] = "torch"
+    _install_hint: ClassVar[str] = "pip install torch"
     # One sum instead of select, ones_like and mv: on tiny (1000 x 8) 2.5 us against
     # 6.7 us on the CPU, and the step 32 -> 30 torch calls (benchmarks/torch_calls.py).
     column_sums: ClassVar[str] = "reduction"
+    device_kinds: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
     numerics_env: ClassVar[tuple[str, ...]] = (
         "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",  # 1 switches TF32 on for PyTorch's cuBLAS calls
     )
@@ -45,7 +44,7 @@ class TorchAdapter(Adapter):
     cuda_reason: str = ""
     """Why CUDA is not usable although torch is: what asking for it warned."""
 
-    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+    def _list_devices(self, mod: ModuleType) -> tuple[str, ...]:
         """The CPU, and each CUDA device unless asking for them warned (an old driver)."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -90,14 +89,6 @@ class TorchAdapter(Adapter):
 
     def device_name(self, device: Device) -> str:
         return str(device)
-
-    def has_device(self, device: object) -> bool:
-        """A CUDA device torch can use: "auto" takes it when CuPy cannot."""
-        try:
-            name = f"cuda:{cuda_index(device, 'device')}"
-        except ValueError:
-            return False
-        return name in self.info().devices
 
     def memory_available(self, device: Device) -> int | None:
         """The host's free memory for the CPU; the CUDA driver's free bytes for a GPU."""

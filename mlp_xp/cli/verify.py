@@ -81,7 +81,7 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
         model,
         args,
         target=args.target,
-        lazy=adapter(model.backend_).reads_lazy_sources,
+        lazy=adapter(model.backend_).lazy,
         dtype=recorded_dtype(model),
     )
     y = data.y
