@@ -78,6 +78,12 @@ class Numerics:
     """Versions beyond the library's own, such as its CUDA runtime."""
     gpus: list[str] = field(default_factory=list)
     """The GPUs it sees, as ``"cuda:0 NAME"``."""
+    env: tuple[str, ...] = ()
+    """The environment variables that change what its float matmuls compute, set or not."""
+    reduced: list[str] = field(default_factory=list)
+    """Which of its settings or variables make float32 matmuls less precise than float32."""
+    modes: str = ""
+    """Its settings that decide what it can compute, for ``mlp-xp info`` (JAX's x64 mode)."""
 
 
 def read_setting(probe: Callable[[], object]) -> object:
@@ -170,7 +176,7 @@ class Adapter:
     device_kinds: ClassVar[tuple[str, ...]] = ("cpu",)
     """The kinds of device it computes on, on any machine, default first, as ``--device``
     spells them (``"cpu"``, ``"cuda"``); whether this machine has them is :meth:`info`'s."""
-    numerics_env: ClassVar[tuple[str, ...]] = ()
+    _numerics_env: ClassVar[tuple[str, ...]] = ()
     """Environment variables that change what this library's float matmuls compute."""
     column_sums: ClassVar[str] = "product"
     """The kernel that sums a batch's rows (the bias gradients) fastest here, handed to
@@ -247,7 +253,7 @@ class Adapter:
         """The floating dtypes it can compute in on ``device`` (JAX needs x64 for float64)."""
         return FLOAT_DTYPES
 
-    def modes(self) -> str:
+    def _modes(self) -> str:
         """Settings of the library that decide what it can compute, for ``mlp-xp info``."""
         return ""
 
@@ -308,10 +314,27 @@ class Adapter:
     # ------------------------------------------------------------------ numbers
 
     def numerics(self) -> Numerics:
-        """Versions, flags and GPU names that change what it computes (never raises)."""
+        """The numerics report: what changes the numbers it computes (never raises).
+
+        Versions, settings and GPUs where the library is installed; the
+        environment variables that change its float matmuls, and which of its
+        settings or variables make float32 matmuls less precise, even where it
+        is missing (``CUPY_TF32=1`` counts without CuPy); and, where it is
+        usable, the modes ``mlp-xp info`` shows.
+        """
+        info = self.info()
+        found = self._numerics() if info.installed else Numerics()
+        found.env = self._numerics_env
+        env = {name: os.environ[name] for name in self._numerics_env if name in os.environ}
+        found.reduced = self._reduced_precision(found, env)
+        found.modes = self._modes() if info.available else ""
+        return found
+
+    def _numerics(self) -> Numerics:
+        """Versions, flags and GPU names of the installed library (never raises)."""
         return Numerics()
 
-    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+    def _reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
         """Which of its settings (or ``env`` variables) make float32 matmuls less precise."""
         return []
 

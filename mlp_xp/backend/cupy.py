@@ -57,7 +57,7 @@ class CupyAdapter(Adapter):
     _module: ClassVar[str] = "cupy"
     _install_hint: ClassVar[str] = INSTALL_HINT
     device_kinds: ClassVar[tuple[str, ...]] = ("cuda",)
-    numerics_env: ClassVar[tuple[str, ...]] = (
+    _numerics_env: ClassVar[tuple[str, ...]] = (
         "CUPY_TF32",  # 1 makes CuPy's float32 matmuls use TF32 tensor cores
         "CUPY_ACCELERATORS",  # cub/cutensor change the summation order of CuPy reductions
     )
@@ -140,7 +140,7 @@ class CupyAdapter(Adapter):
     def to_host(self, x: Array) -> np.ndarray:
         return np.asarray(x.get())
 
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         """CuPy's float32 matmul compute type, its CUDA versions and GPU names."""
         core = importlib.import_module("cupy._core")
 
@@ -164,7 +164,7 @@ class CupyAdapter(Adapter):
                 found.gpus.append(f"cuda:{i} {name.decode() if isinstance(name, bytes) else name}")
         return found
 
-    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+    def _reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
         reduced = []
         if env.get("CUPY_TF32", "0") not in ("", "0"):
             reduced.append(f"CUPY_TF32={env['CUPY_TF32']}")

@@ -56,7 +56,7 @@ class NdonnxAdapter(Adapter):
     def namespace(self) -> Namespace:
         return importlib.import_module(self._module)
 
-    def modes(self) -> str:
+    def _modes(self) -> str:
         return "inference only: builds ONNX graphs (mlp-xp export), cannot train"
 
     def parse_device(self, xp: Namespace, device: object, arg: str) -> Device:
@@ -105,7 +105,7 @@ class NdonnxAdapter(Adapter):
     def _version(self, mod: ModuleType) -> str:
         return _installed_version("ndonnx") or str(getattr(mod, "__version__", "unknown"))
 
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         """The ONNX packages beside it: onnx writes the graph, onnxruntime computes it."""
         return Numerics(
             versions={name: _installed_version(name) for name in ("onnx", "onnxruntime")}

@@ -43,7 +43,7 @@ class NumpyAdapter(Adapter):
             return np
         return array_api_compat.array_namespace(np.empty(0))
 
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         return Numerics(versions={"array_api_compat": str(array_api_compat.__version__)})
 
     def errors_ignored(self) -> contextlib.AbstractContextManager[Any]:

@@ -37,7 +37,7 @@ class TorchAdapter(Adapter):
     # 6.7 us on the CPU, and the step 32 -> 30 torch calls (benchmarks/torch_calls.py).
     column_sums: ClassVar[str] = "reduction"
     device_kinds: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
-    numerics_env: ClassVar[tuple[str, ...]] = (
+    _numerics_env: ClassVar[tuple[str, ...]] = (
         "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",  # 1 switches TF32 on for PyTorch's cuBLAS calls
     )
 
@@ -118,7 +118,7 @@ class TorchAdapter(Adapter):
             )
             return super().from_host(host, xp, device, dtype)
 
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         """PyTorch's float32 matmul settings, its CUDA version and GPU names."""
         torch = _torch()
         matmul = torch.backends.cuda.matmul
@@ -148,7 +148,7 @@ class TorchAdapter(Adapter):
             gpus = [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(count)]
         return Numerics(settings, {"torch CUDA": torch.version.cuda}, gpus)
 
-    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+    def _reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
         settings = numerics.settings
         reduced = []
         precision = settings.get("torch.get_float32_matmul_precision()")
