@@ -305,9 +305,11 @@ def move(x: Any, placement: Placement, dtype: object = None) -> Array:
 
     Arrays already in the right namespace and on the right device stay there and
     are only cast if needed (an array already in ``dtype`` is returned as is, not
-    copied: ``fit`` then holds no second copy of its data); anything else goes
-    through the host once.  ``dtype`` None keeps a float array's dtype and any
-    other array's too.  Callers never write into the result.
+    copied: ``fit`` then holds no second copy of its data); an array of the same
+    library on another device, already in ``dtype``, moves there directly
+    (array-api-compat's ``to_device``: GPU to GPU, no host round trip); anything
+    else goes through the host once.  ``dtype`` None keeps a float array's dtype
+    and any other array's too.  Callers never write into the result.
     """
     if is_array(x) and is_placed(x, placement):
         if dtype is None:
@@ -315,6 +317,12 @@ def move(x: Any, placement: Placement, dtype: object = None) -> Array:
         target = float_dtype(placement.xp, dtype, placement.device)
         check_dtype(placement, target)
         return placement.xp.astype(x, target, copy=False)
+    if is_array(x) and adapter_of(x).name == placement.name:
+        kept = dtype_name(x.dtype)
+        if dtype is None or (dtype_name(dtype) == kept and kept in FLOAT_DTYPES):
+            if kept in FLOAT_DTYPES:
+                check_dtype(placement, x.dtype)
+            return array_api_compat.to_device(x, placement.device)
     host = _host(x)
     if dtype is None and host.dtype.kind != "f":
         return placement.adapter.from_host(host, placement.xp, placement.device, None)
