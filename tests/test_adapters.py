@@ -34,42 +34,112 @@ def test_an_unknown_array_type_is_refused():
         backend.adapter_of([1.0, 2.0])
 
 
-def test_lazy_facts_come_from_the_adapter():
-    lazy = [a.name for a in backend.adapters() if a.lazy]
-    assert lazy == [a.name for a in backend.adapters() if a.default_shuffle == "batches"]
-    assert all(a.slow_steps for a in backend.adapters() if a.lazy)
-    assert not backend.adapter(backend.HOST_BACKEND).lazy
-    assert backend.adapter(backend.HOST_BACKEND).default_shuffle == "rows"
+ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "ARCHITECTURE.md"
 
 
-def test_default_parity_targets_are_the_adapters_devices():
-    targets = backend.default_parity_targets()
-    assert targets[0] == backend.HOST_BACKEND
+def _documented_members() -> list[str]:
+    """The adapter's members as docs/ARCHITECTURE.md lists them, one line each."""
+    text = ARCHITECTURE.read_text()
+    section = text.split("## The adapter's members", 1)[1].split("\n## ", 1)[0]
+    return [
+        line.split("`")[1].split("(")[0] for line in section.splitlines() if line.startswith("- `")
+    ]
+
+
+def test_the_adapters_public_members_are_the_documented_ones():
+    """docs/ARCHITECTURE.md lists every public member of the adapter, one line each."""
+    public = sorted(n for n in dir(Adapter) if not n.startswith("_"))
+    documented = _documented_members()
+    assert len(documented) == len(set(documented))
+    assert sorted(documented) == public
+
+
+def test_policy_stays_with_the_layers_that_own_it():
+    """Scheduling, shuffling, parity's devices, "auto" and the memory model are not the adapter's.
+
+    Each layer decides from the library's facts: a lazy library (dask) takes a
+    scheduler, reads directories lazily, shuffles batches and is checked by
+    parity only when asked for.
+    """
+    from mlp_xp.estimators import MLPRegressor
+    from mlp_xp.parity import targets
+
+    for gone in (
+        "needs_scheduler",
+        "reads_lazy_sources",
+        "parity_devices",
+        "slow_steps",
+        "auto_rank",
+        "default_shuffle",
+        "has_device",
+        "claims_device",
+        "same_device",
+        "is_lazy_array",
+    ):
+        assert not hasattr(Adapter, gone), gone
+    assert not hasattr(backend, "estimate_fit_bytes")
+    model = MLPRegressor(shuffle=True)
     for a in backend.adapters():
-        if a.lazy:
-            assert not any(t.split(":")[0] == a.name for t in targets)
+        if a.inference_only or not a.info().available:
+            continue
+        placement = backend.resolve(a.name)
+        assert model._shuffle_mode(placement) == ("batches" if a.lazy else "rows")
+        assert bool(targets.slow_steps(a)) is a.lazy
+        assert (targets.default_devices(a) == ()) is a.lazy
+
+
+def test_default_parity_targets_come_from_the_device_kinds():
+    from mlp_xp.parity import DEFAULT_BACKENDS
+
+    assert DEFAULT_BACKENDS == (
+        "numpy",
+        "cupy",
+        "torch:cpu",
+        "torch:cuda",
+        "jax:cpu",
+        "jax:cuda",
+        "array_api_strict",
+        "array_api_strict:device1",
+    )
+    for a in backend.adapters():
+        if a.lazy or a.inference_only:
+            assert not any(t.split(":")[0] == a.name for t in DEFAULT_BACKENDS)
+
+
+def test_no_library_flag_stands_alone_unless_named_for_its_capability():
+    """A flag true for exactly one library names a capability only that library has.
+
+    ``lazy`` (task graphs: dask) and ``inference_only`` (graph builders: ndonnx)
+    are such capabilities; ``column_sums`` is a kernel choice, not a flag.
+    """
+    capabilities = {"lazy", "inference_only"}
+    for name in dir(Adapter):
+        if name.startswith("_") or not isinstance(getattr(Adapter, name), bool):
+            continue
+        owners = [a.name for a in backend.adapters() if getattr(a, name)]
+        assert len(owners) != 1 or name in capabilities, (name, owners)
 
 
 class _WarnsOnImport(Adapter):
     name = "warns"
-    module = "json"
-    install_hint = "reinstall it"
+    _module = "json"
+    _install_hint = "reinstall it"
 
-    def import_module(self):  # type: ignore[no-untyped-def]
+    def _import_module(self):  # type: ignore[no-untyped-def]
         warnings.warn("two copies of this package are installed", UserWarning, stacklevel=1)
         return importlib.import_module("json")
 
 
 class _BrokenImport(Adapter):
     name = "broken"
-    module = "json"
+    _module = "json"
 
-    def import_module(self):  # type: ignore[no-untyped-def]
+    def _import_module(self):  # type: ignore[no-untyped-def]
         raise RuntimeError("libcudart.so.13: cannot open shared object file")
 
 
 def test_a_warning_at_import_makes_a_backend_unusable_with_the_reason():
-    info = _WarnsOnImport().probe()
+    info = _WarnsOnImport().info()
     assert info.installed
     assert not info.available
     assert "two copies of this package are installed" in info.reason
@@ -77,7 +147,7 @@ def test_a_warning_at_import_makes_a_backend_unusable_with_the_reason():
 
 
 def test_a_failing_import_is_reported_not_raised():
-    info = _BrokenImport().probe()
+    info = _BrokenImport().info()
     assert not info.installed
     assert not info.available
     assert "libcudart" in info.reason

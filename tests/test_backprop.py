@@ -63,25 +63,19 @@ def test_the_kernels_leave_params_and_data_alone(target, host):
 
 
 @pytest.mark.parametrize("choice", ["product", "reduction"])
-def test_both_ways_of_summing_rows_give_the_bias_gradients(target, host, monkeypatch, choice):
-    """An adapter's ``column_sums`` picks how rows are summed; both give the column sums.
+def test_both_ways_of_summing_rows_give_the_bias_gradients(target, host, choice):
+    """The caller hands the backward pass its kernel for the column sums; both give them.
 
     The weight gradients do not depend on it, and the bias gradients are the float64
     column sums of the deltas to within the rounding of a sum of 64 rows.
     """
-    from mlp_xp.backend import adapter_of, placement
-
     rng = np.random.default_rng(3)
     Xh, Yh = rng.standard_normal((64, 2)), rng.standard_normal((64, 1))
     params = _net(target)
     X, Y = target.asarray(Xh), target.asarray(Yh)
     plan = make_plan("tanh")
-    monkeypatch.setattr(placement, "_SUMS_BY_REDUCTION", {})
     _, theirs = value_and_grad(target.xp, params, X, Y, plan)
-    monkeypatch.setattr(type(adapter_of(X)), "column_sums", choice)
-    monkeypatch.setattr(placement, "_SUMS_BY_REDUCTION", {})
-    assert placement.sums_by_reduction(X) is (choice == "reduction")
-    _, grads = value_and_grad(target.xp, params, X, Y, plan)
+    _, grads = value_and_grad(target.xp, params, X, Y, plan, column_sums=choice)
     # The reference: the float64 deltas of the same network, on the host.
     W0, b0 = (host(a).astype(np.float64) for a in params[0])
     W1, b1 = (host(a).astype(np.float64) for a in params[1])
@@ -93,3 +87,29 @@ def test_both_ways_of_summing_rows_give_the_bias_gradients(target, host, monkeyp
     np.testing.assert_allclose(host(grads[0].b), d0.sum(axis=0), rtol=0, atol=tol)
     for mine, other in zip(grads, theirs):
         np.testing.assert_array_equal(host(mine.W), host(other.W))
+
+
+def test_the_column_sums_kernel_is_the_callers_choice_not_asked_per_pass(monkeypatch):
+    """The maths sums rows as it is told, without asking the backend on each pass.
+
+    On NumPy, ``"product"`` is ``delta.T @ ones`` and ``"reduction"`` is
+    ``sum(delta, axis=0)``, bit for bit; the backward pass looks nothing up.
+    """
+    import mlp_xp.backend.registry as registry
+
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((33, 3)), rng.standard_normal((33, 2))
+    params = (Layer(rng.standard_normal((2, 3)), rng.standard_normal(2)),)
+    plan = make_plan("relu", "squared_error", "identity")
+    delta = (X @ params[0].W.T + params[0].b - Y) * (1.0 / len(X))
+
+    def no_lookups(x: object) -> None:
+        raise AssertionError("the backward pass asked the backend")
+
+    monkeypatch.setattr(registry, "adapter_of", no_lookups)
+    monkeypatch.setattr(registry, "_OWNER", {})
+    _, by_product = value_and_grad(np, params, X, Y, plan, column_sums="product")
+    _, by_reduction = value_and_grad(np, params, X, Y, plan, column_sums="reduction")
+    np.testing.assert_array_equal(by_product[0].b, delta.T @ np.ones(len(X)))
+    np.testing.assert_array_equal(by_reduction[0].b, np.sum(delta, axis=0))
+    np.testing.assert_array_equal(by_product[0].W, by_reduction[0].W)

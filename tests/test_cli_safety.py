@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 import mlp_xp
-from mlp_xp.backend import adapter, estimate_fit_bytes, host_memory_available
+from mlp_xp.backend import adapter, host_memory_available
 from mlp_xp.cli import main
 from mlp_xp.cli import train as train_cmd
 from mlp_xp.cli.paths import default_checkpoint
+from mlp_xp.estimators.memory import estimate_fit_bytes
 from mlp_xp.files import atomic_write
 
 FAST = ["--epochs", "3", "--hidden", "4", "--quiet"]
@@ -439,7 +440,7 @@ def test_the_memory_estimate_counts_data_network_optimizer_and_a_batch():
     # Beyond the caller's X (float32): X's copy when cast or moved, the targets, the
     # validation rows, three int64 row indices, 6 copies of the weights, 3 of a
     # batch's activations, and the fixed working blocks.
-    from mlp_xp.backend.adapter import FIXED_FIT_BYTES
+    from mlp_xp.estimators.memory import FIXED_FIT_BYTES
 
     weights = 6 * ((2 + 1) * 8 + (8 + 1) * 1)
     batch = 3 * 10 * (2 + 8 + 1)

@@ -40,8 +40,8 @@ def _fake_cupy(kernel_error: Exception | None) -> types.SimpleNamespace:
 
 def test_cupy_whose_first_kernel_fails_is_unusable_with_the_reason(monkeypatch):
     missing = RuntimeError("CuPy failed to load libnvrtc.so.13: cannot open shared object file")
-    monkeypatch.setattr(CupyAdapter, "import_module", lambda self: _fake_cupy(missing))
-    info = CupyAdapter().probe()
+    monkeypatch.setattr(CupyAdapter, "_import_module", lambda self: _fake_cupy(missing))
+    info = CupyAdapter().info()
     assert info.installed
     assert not info.available
     assert "libnvrtc" in info.reason
@@ -54,8 +54,8 @@ def test_cupy_that_warns_at_import_is_unusable_not_an_error(monkeypatch):
         warnings.warn("CuPy may not function correctly: multiple packages", UserWarning, 2)
         return _fake_cupy(None)
 
-    monkeypatch.setattr(CupyAdapter, "import_module", warns)
-    info = CupyAdapter().probe()  # under filterwarnings=error, this must not raise
+    monkeypatch.setattr(CupyAdapter, "_import_module", warns)
+    info = CupyAdapter().info()  # under filterwarnings=error, this must not raise
     assert not info.available
     assert "unusable because importing it warned" in info.reason
     assert "multiple packages" in info.reason
@@ -73,7 +73,7 @@ def test_torch_whose_cuda_check_warns_keeps_the_cpu(monkeypatch):
         return False
 
     monkeypatch.setattr(torch.cuda, "is_available", old_driver)
-    info = TorchAdapter().probe()
+    info = TorchAdapter().info()
     assert info.available
     assert info.devices == ("cpu",)
 

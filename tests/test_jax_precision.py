@@ -26,7 +26,7 @@ def test_the_scope_asks_for_highest_and_leaves_the_users_setting_as_it_was():
 
 
 @needs_jax
-def test_a_precision_the_user_chose_is_kept_and_reported():
+def test_a_precision_the_user_chose_is_kept_and_reported(monkeypatch):
     import jax
 
     adapter = resolve("jax", "cpu").adapter
@@ -34,9 +34,11 @@ def test_a_precision_the_user_chose_is_kept_and_reported():
         with full_precision(resolve("jax", "cpu")):
             assert jax.config.jax_default_matmul_precision == "tensorfloat32"
         on_a_gpu = Numerics({"jax_default_matmul_precision": "tensorfloat32"}, {}, ["cuda:0 H200"])
-        assert "TF32" in adapter.reduced_precision(on_a_gpu, {})[0]
+        monkeypatch.setattr(type(adapter), "_numerics", lambda self: on_a_gpu)
+        assert "TF32" in adapter.numerics().reduced[0]
     unset = Numerics({"jax_default_matmul_precision": None}, {}, ["cuda:0 H200"])
-    assert adapter.reduced_precision(unset, {}) == []  # mlp_xp's own scope applies
+    monkeypatch.setattr(type(adapter), "_numerics", lambda self: unset)
+    assert adapter.numerics().reduced == []  # mlp_xp's own scope applies
 
 
 @pytest.mark.slow

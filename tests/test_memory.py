@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mlp_xp import MLPClassifier, MLPRegressor
-from mlp_xp.backend import estimate_fit_bytes
+from mlp_xp.estimators.memory import estimate_fit_bytes
 
 
 @pytest.mark.slow

@@ -111,3 +111,23 @@ def test_compiled_call_gives_what_the_function_gives_where_the_inputs_are(target
             np.testing.assert_allclose(
                 backend_to_host(g), backend_to_host(x), rtol=37 * target.eps
             )
+
+
+def test_an_array_moves_to_another_device_of_its_library_without_the_host(monkeypatch):
+    """array-api-compat's ``to_device`` moves it; the host copy is only for other libraries."""
+    X = mlp_xp.to_backend(np.arange(6.0).reshape(3, 2), "array_api_strict")
+    there = mlp_xp.backend.resolve("array_api_strict", "device1")
+
+    def no_host(self, x):  # type: ignore[no-untyped-def]
+        raise AssertionError("the move went through the host")
+
+    monkeypatch.setattr(type(there.adapter), "to_host", no_host)
+    for dtype in (None, "float64"):
+        moved = mlp_xp.backend.move(X, there, dtype)
+        assert mlp_xp.backend.is_placed(moved, there)
+        assert mlp_xp.backend.dtype_name(moved.dtype) == "float64"
+    monkeypatch.undo()
+    np.testing.assert_array_equal(mlp_xp.backend.to_host(moved), np.arange(6.0).reshape(3, 2))
+    cast = mlp_xp.backend.move(X, there, "float32")  # a cast still goes through the host
+    assert mlp_xp.backend.dtype_name(cast.dtype) == "float32"
+    assert mlp_xp.backend.is_placed(cast, there)

@@ -14,7 +14,6 @@ from .adapter import (
     Device,
     Namespace,
     Numerics,
-    estimate_fit_bytes,
     host_memory_available,
 )
 from .compile_cache import cache_compilations, default_cache_dir
@@ -22,6 +21,7 @@ from .environment import environment_report
 from .placement import (
     Placement,
     check_supported,
+    column_sums_of,
     compiled_call,
     device_name,
     device_of,
@@ -45,7 +45,6 @@ from .placement import (
     resolve,
     row_index,
     shard_rows,
-    sums_by_reduction,
     synchronize,
     take_rows,
     to_backend,
@@ -62,7 +61,6 @@ from .registry import (
     available_backends,
     backend_info,
     backend_name_of,
-    default_parity_targets,
 )
 
 __all__ = [
@@ -86,16 +84,15 @@ __all__ = [
     "backend_name_of",
     "cache_compilations",
     "check_supported",
+    "column_sums_of",
     "compiled_call",
     "default_cache_dir",
-    "default_parity_targets",
     "device_name",
     "device_of",
     "device_scope",
     "dtype_name",
     "dtype_unavailable",
     "environment_report",
-    "estimate_fit_bytes",
     "float_dtype",
     "floating_point_errors_ignored",
     "from_host",
@@ -114,7 +111,6 @@ __all__ = [
     "resolve",
     "row_index",
     "shard_rows",
-    "sums_by_reduction",
     "synchronize",
     "take_rows",
     "to_backend",

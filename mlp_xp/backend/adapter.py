@@ -2,8 +2,9 @@
 
 Each module of this package holds one library's :class:`Adapter`.  The rest of
 mlp_xp never names a library: it asks the adapter of a
-:class:`~mlp_xp.backend.placement.Placement` instead ("is it lazy?", "which
-shuffle suits it?", "does it need a scheduler?").  An adapter module imports its
+:class:`~mlp_xp.backend.placement.Placement` for the library's facts (its
+namespace, devices, transfers, synchronisation, numerics, and whether it is
+lazy) and decides its own policy from them.  An adapter module imports its
 library only inside its methods, so that probing a missing library is cheap and
 never fails.
 """
@@ -13,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import itertools
-import math
 import numbers
 import os
 import warnings
@@ -79,6 +78,12 @@ class Numerics:
     """Versions beyond the library's own, such as its CUDA runtime."""
     gpus: list[str] = field(default_factory=list)
     """The GPUs it sees, as ``"cuda:0 NAME"``."""
+    env: tuple[str, ...] = ()
+    """The environment variables that change what its float matmuls compute, set or not."""
+    reduced: list[str] = field(default_factory=list)
+    """Which of its settings or variables make float32 matmuls less precise than float32."""
+    modes: str = ""
+    """Its settings that decide what it can compute, for ``mlp-xp info`` (JAX's x64 mode)."""
 
 
 def read_setting(probe: Callable[[], object]) -> object:
@@ -151,71 +156,6 @@ def host_memory_available() -> int | None:
     return min(found) if found else None
 
 
-FIXED_FIT_BYTES = 24 * 2**20
-"""Working blocks a fit holds whatever the data's size: the fingerprint's and the
-column statistics' float64 blocks, the shuffle's gather of a few batches, and the
-validation loss's block of activations (each a few MiB)."""
-
-INDEX_BYTES = 8
-"""Bytes per row of each of the three row-index arrays of an epoch (int64)."""
-
-
-def estimate_fit_bytes(
-    n_rows: int,
-    n_features: int,
-    n_outputs: int,
-    layer_sizes: tuple[int, ...],
-    itemsize: int,
-    batch_size: int,
-    *,
-    x_copied: bool = True,
-    validation_fraction: float = 0.0,
-) -> int:
-    """About how many bytes ``fit`` allocates beyond the caller's data, before it allocates any.
-
-    Parameters
-    ----------
-    n_rows : int
-        The rows of training data held in memory at once (all of them, or one
-        chunk of lazy data: :meth:`Adapter.resident_rows`).
-    n_features, n_outputs : int
-        Columns of X and of the encoded targets.
-    layer_sizes : tuple of int
-        Every layer's width, input and output included: ``(n_features, *hidden, n_outputs)``.
-    itemsize : int
-        Bytes per number of the training dtype (4 for float32).
-    batch_size : int
-        Rows per step (capped at ``n_rows``).
-    x_copied : bool
-        Whether X is copied to reach the training dtype and device (a cast, or
-        a move to a GPU); X already there is used as it is.
-    validation_fraction : float
-        The share of rows held out for early stopping (0 without it): those rows
-        are gathered and standardised once.
-
-    Returns
-    -------
-    int
-        The measured model of a fit (issue 16; README, "How big can the data
-        be"): X's copy when ``x_copied``; the encoded targets; the validation
-        rows; three int64 row indices per row (the training rows, the epoch's
-        order, and their composition); :data:`FIXED_FIT_BYTES` of working
-        blocks; the weights six times (weights, gradients, two optimizer
-        moments, the update, early stopping's best weights); and a batch's
-        activations three times (pre-activations, activations, deltas).
-        Standardisation and the shuffle work a few batches at a time, so they
-        add no copy of the data.  Python integers: no overflow.
-    """
-    n, d, k = int(n_rows), int(n_features), int(n_outputs)
-    data = (n * d if x_copied else 0) + n * k
-    held_out = math.ceil(float(validation_fraction) * n) * (d + k)
-    weights = sum((int(a) + 1) * int(b) for a, b in itertools.pairwise(layer_sizes))
-    batch = min(int(batch_size), n)
-    activations = 3 * batch * sum(int(w) for w in layer_sizes)
-    numbers = data + held_out + 6 * weights + activations
-    return int(itemsize) * numbers + 3 * INDEX_BYTES * n + FIXED_FIT_BYTES
-
-
 class Adapter:
     """One array library's facts.  Subclasses override what differs from these defaults.
 
@@ -225,34 +165,26 @@ class Adapter:
 
     name: ClassVar[str] = ""
     """The backend's name, as users write it (``--backend NAME``)."""
-    module: ClassVar[str] = ""
-    """The module to import, e.g. ``"dask.array"``."""
-    install_hint: ClassVar[str] = ""
-    """How to install it, for the "not installed" reason."""
+    _module: ClassVar[str] = ""
+    """The module to import, e.g. ``"dask.array"`` (subclasses set it)."""
+    _install_hint: ClassVar[str] = ""
+    """How to install it, for the "not installed" reason (subclasses set it)."""
     lazy: ClassVar[bool] = False
     """Records a task graph instead of computing; steps are computed by :meth:`materialize`."""
-    slow_steps: ClassVar[str] = ""
-    """Why a long step-by-step loop is slow here (lazy backends); empty when it is not."""
-    default_shuffle: ClassVar[str] = "rows"
-    """What ``shuffle=True`` means here: gather rows in a new order, or visit ``"batches"``."""
-    needs_scheduler: ClassVar[bool] = False
-    """Whether a run can be handed a scheduler (``--scheduler``): a cluster of workers."""
-    reads_lazy_sources: ClassVar[bool] = False
-    """Whether data set directories are read lazily, chunk by chunk, instead of into memory."""
     inference_only: ClassVar[bool] = False
     """Builds a graph for inference (ONNX export, the ndonnx adapter) and cannot train."""
-    numerics_env: ClassVar[tuple[str, ...]] = ()
+    device_kinds: ClassVar[tuple[str, ...]] = ("cpu",)
+    """The kinds of device it computes on, on any machine, default first, as ``--device``
+    spells them (``"cpu"``, ``"cuda"``); whether this machine has them is :meth:`info`'s."""
+    _numerics_env: ClassVar[tuple[str, ...]] = ()
     """Environment variables that change what this library's float matmuls compute."""
-    parity_devices: ClassVar[tuple[str | None, ...]] = (None,)
-    """The devices ``mlp-xp parity`` checks by default (None: the default device); lazy
-    libraries are checked only when asked for, see :attr:`slow_steps`."""
-    auto_rank: ClassVar[int | None] = None
-    """Order of preference of ``backend="auto"`` (lowest first); None: never picked by auto."""
     column_sums: ClassVar[str] = "product"
-    """How the backward pass sums a batch's rows (the bias gradients): ``"product"``,
-    ``delta.T @ ones``, which BLAS runs several times faster than NumPy's reduction
-    over narrow rows, or ``"reduction"``, ``sum(delta, axis=0)``: one call where each
-    call costs a dispatch (PyTorch eager), instead of a vector of ones and a product."""
+    """The kernel that sums a batch's rows (the bias gradients) fastest here, handed to
+    the backward pass once at the boundary (a tuning choice, not a capability; the two
+    give the column sums to within rounding): ``"product"``, ``delta.T @ ones``, which
+    BLAS runs several times faster than NumPy's reduction over narrow rows, or
+    ``"reduction"``, ``sum(delta, axis=0)``: one call where each call costs a dispatch,
+    instead of a vector of ones and a product (measured on PyTorch eager)."""
 
     _info: BackendInfo | None = None
 
@@ -261,10 +193,10 @@ class Adapter:
     def info(self) -> BackendInfo:
         """What :meth:`probe` found, probed once (probing CUDA is slow)."""
         if self._info is None:
-            self._info = self.probe()
+            self._info = self._probe()
         return self._info
 
-    def probe(self) -> BackendInfo:
+    def _probe(self) -> BackendInfo:
         """Whether the library is usable here and why not (never raises).
 
         A warning raised while importing it (two CuPy packages installed, an old
@@ -275,37 +207,37 @@ class Adapter:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                mod = self.import_module()
-                devices = self.list_devices(mod) if mod is not None else ()
+                mod = self._import_module()
+                devices = self._list_devices(mod) if mod is not None else ()
         except Exception as exc:  # a broken install is reported, not raised
             reason = f"import failed: {type(exc).__name__}: {exc}"
             return BackendInfo(self.name, False, False, reason, None, ())
         if mod is None:
-            reason = f"not installed; {self.install_hint}"
+            reason = f"not installed; {self._install_hint}"
             return BackendInfo(self.name, False, False, reason, None, ())
-        version = self.version(mod)
+        version = self._version(mod)
         if caught:
             first = caught[0]
             reason = (
                 f"unusable because importing it warned: {first.category.__name__}: "
-                f"{first.message}; {self.install_hint}"
+                f"{first.message}; {self._install_hint}"
             )
             return BackendInfo(self.name, True, False, reason, version, ())
         return BackendInfo(self.name, True, True, "", version, devices)
 
-    def import_module(self) -> ModuleType | None:
+    def _import_module(self) -> ModuleType | None:
         """The library's module, or None when it is not installed."""
-        top = self.module.split(".")[0]
+        top = self._module.split(".")[0]
         if importlib.util.find_spec(top) is None:
             return None
-        return importlib.import_module(self.module)
+        return importlib.import_module(self._module)
 
-    def version(self, mod: ModuleType) -> str:
+    def _version(self, mod: ModuleType) -> str:
         """The installed version of the library's top-level package."""
-        top = importlib.import_module(self.module.split(".")[0])
+        top = importlib.import_module(self._module.split(".")[0])
         return str(getattr(top, "__version__", getattr(mod, "__version__", "unknown")))
 
-    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+    def _list_devices(self, mod: ModuleType) -> tuple[str, ...]:
         """The device strings it accepts here; called by :meth:`probe` inside its guard."""
         return ("cpu",)
 
@@ -321,7 +253,7 @@ class Adapter:
         """The floating dtypes it can compute in on ``device`` (JAX needs x64 for float64)."""
         return FLOAT_DTYPES
 
-    def modes(self) -> str:
+    def _modes(self) -> str:
         """Settings of the library that decide what it can compute, for ``mlp-xp info``."""
         return ""
 
@@ -341,21 +273,6 @@ class Adapter:
     def device_name(self, device: Device) -> str:
         """The device as a string that :meth:`parse_device` accepts back."""
         return "cpu"
-
-    def same_device(self, a: Device, b: Device) -> bool:
-        """Whether two of its device objects are the same device."""
-        return bool(a == b)
-
-    def has_device(self, device: object) -> bool:
-        """Whether a device string (``"cuda"``, ``"cuda:1"``) names one of its usable devices.
-
-        Only adapters that ``backend="auto"`` may pick on a device answer yes.
-        """
-        return False
-
-    def claims_device(self, device: object) -> bool:
-        """Whether ``device`` is of the kind this library runs on, usable here or not."""
-        return False
 
     def memory_available(self, device: Device) -> int | None:
         """Free memory on ``device`` in bytes, or None when the library cannot tell.
@@ -397,10 +314,27 @@ class Adapter:
     # ------------------------------------------------------------------ numbers
 
     def numerics(self) -> Numerics:
-        """Versions, flags and GPU names that change what it computes (never raises)."""
+        """The numerics report: what changes the numbers it computes (never raises).
+
+        Versions, settings and GPUs where the library is installed; the
+        environment variables that change its float matmuls, and which of its
+        settings or variables make float32 matmuls less precise, even where it
+        is missing (``CUPY_TF32=1`` counts without CuPy); and, where it is
+        usable, the modes ``mlp-xp info`` shows.
+        """
+        info = self.info()
+        found = self._numerics() if info.installed else Numerics()
+        found.env = self._numerics_env
+        env = {name: os.environ[name] for name in self._numerics_env if name in os.environ}
+        found.reduced = self._reduced_precision(found, env)
+        found.modes = self._modes() if info.available else ""
+        return found
+
+    def _numerics(self) -> Numerics:
+        """Versions, flags and GPU names of the installed library (never raises)."""
         return Numerics()
 
-    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+    def _reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
         """Which of its settings (or ``env`` variables) make float32 matmuls less precise."""
         return []
 
@@ -418,10 +352,6 @@ class Adapter:
         return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ lazy libraries
-
-    def is_lazy_array(self, x: object) -> bool:
-        """Whether ``x`` is one of its arrays whose data may not be in memory."""
-        return False
 
     def materialize(self, tree: Any, *, here: bool = False) -> Any:
         """Compute the lazy arrays of a small tree; the identity on eager libraries."""

@@ -25,19 +25,20 @@ class ArrayApiStrictAdapter(Adapter):
     """array-api-strict, the reference implementation of the standard."""
 
     name: ClassVar[str] = "array_api_strict"
-    module: ClassVar[str] = "array_api_strict"
-    install_hint: ClassVar[str] = "pip install array-api-strict (or 'mlp_xp[test]')"
-    # The non-default device catches an array created without device=.
-    parity_devices: ClassVar[tuple[str | None, ...]] = (None, "device1")
+    _module: ClassVar[str] = "array_api_strict"
+    _install_hint: ClassVar[str] = "pip install array-api-strict (or 'mlp_xp[test]')"
+    # The second device catches an array created without device=: arrays of two devices
+    # are refused together.
+    device_kinds: ClassVar[tuple[str, ...]] = ("cpu", "device1")
 
-    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+    def _list_devices(self, mod: ModuleType) -> tuple[str, ...]:
         return tuple(strict_device_name(d) for d in mod.__array_namespace_info__().devices())
 
     def owns(self, x: object) -> bool:
-        return type(x).__module__.split(".")[0] == self.module
+        return type(x).__module__.split(".")[0] == self._module
 
     def namespace(self) -> Namespace:
-        return importlib.import_module(self.module)
+        return importlib.import_module(self._module)
 
     def parse_device(self, xp: Namespace, device: object, arg: str) -> Device:
         known = {strict_device_name(d): d for d in xp.__array_namespace_info__().devices()}

@@ -50,32 +50,24 @@ def _smoke_test(cupy: Any) -> None:
         raise RuntimeError(msg)
 
 
-def _cuda_name(device: object) -> str | None:
-    """``"cuda:N"`` for a CUDA device string or index, None for anything else."""
-    try:
-        return f"cuda:{cuda_index(device, 'device')}"
-    except ValueError:
-        return None
-
-
 class CupyAdapter(Adapter):
     """CuPy on NVIDIA GPUs."""
 
     name: ClassVar[str] = "cupy"
-    module: ClassVar[str] = "cupy"
-    install_hint: ClassVar[str] = INSTALL_HINT
-    auto_rank: ClassVar[int | None] = 0
-    numerics_env: ClassVar[tuple[str, ...]] = (
+    _module: ClassVar[str] = "cupy"
+    _install_hint: ClassVar[str] = INSTALL_HINT
+    device_kinds: ClassVar[tuple[str, ...]] = ("cuda",)
+    _numerics_env: ClassVar[tuple[str, ...]] = (
         "CUPY_TF32",  # 1 makes CuPy's float32 matmuls use TF32 tensor cores
         "CUPY_ACCELERATORS",  # cub/cutensor change the summation order of CuPy reductions
     )
 
-    def probe(self) -> BackendInfo:
+    def _probe(self) -> BackendInfo:
         """Find out whether CuPy can create arrays and run kernels here, without raising."""
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                mod = self.import_module()
+                mod = self._import_module()
         except Exception as exc:
             reason = f"import failed: {type(exc).__name__}: {exc}; {INSTALL_HINT}"
             return BackendInfo(self.name, False, False, reason, None, ())
@@ -128,13 +120,6 @@ class CupyAdapter(Adapter):
     def device_name(self, device: Device) -> str:
         return f"cuda:{device.id}"
 
-    def has_device(self, device: object) -> bool:
-        return self.claims_device(device) and _cuda_name(device) in self.info().devices
-
-    def claims_device(self, device: object) -> bool:
-        """Any CUDA device: ``"cuda"``, ``"cuda:N"``, ``"gpu"`` or an index."""
-        return _cuda_name(device) is not None
-
     def activate(self, device: Device) -> contextlib.AbstractContextManager[Any]:
         """CuPy runs kernels and allocates on the *current* device, whatever the arrays'.
 
@@ -155,7 +140,7 @@ class CupyAdapter(Adapter):
     def to_host(self, x: Array) -> np.ndarray:
         return np.asarray(x.get())
 
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         """CuPy's float32 matmul compute type, its CUDA versions and GPU names."""
         core = importlib.import_module("cupy._core")
 
@@ -179,7 +164,7 @@ class CupyAdapter(Adapter):
                 found.gpus.append(f"cuda:{i} {name.decode() if isinstance(name, bytes) else name}")
         return found
 
-    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+    def _reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
         reduced = []
         if env.get("CUPY_TF32", "0") not in ("", "0"):
             reduced.append(f"CUPY_TF32={env['CUPY_TF32']}")

@@ -51,27 +51,15 @@ class DaskAdapter(Adapter):
     """dask.array, on its threaded scheduler or a ``dask.distributed`` cluster."""
 
     name: ClassVar[str] = "dask"
-    module: ClassVar[str] = "dask.array"
-    install_hint: ClassVar[str] = "pip install 'dask[array,distributed]' (or 'mlp_xp[dask]')"
-    parity_devices: ClassVar[tuple[str | None, ...]] = ()
+    _module: ClassVar[str] = "dask.array"
+    _install_hint: ClassVar[str] = "pip install 'dask[array,distributed]' (or 'mlp_xp[dask]')"
     lazy: ClassVar[bool] = True
-    slow_steps: ClassVar[str] = (
-        "dask schedules every step as a task graph and reads the new parameters back, "
-        "about 50 ms a step here, so the 200-step check takes about 25 s"
-    )
-    # A row permutation would make every batch gather from every chunk.
-    default_shuffle: ClassVar[str] = "batches"
-    needs_scheduler: ClassVar[bool] = True
-    reads_lazy_sources: ClassVar[bool] = True
 
     def owns(self, x: object) -> bool:
         return bool(array_api_compat.is_dask_array(x))
 
     def namespace(self) -> Namespace:
         return importlib.import_module("array_api_compat.dask.array")
-
-    def same_device(self, a: Device, b: Device) -> bool:
-        return True  # dask arrays have no device of their own
 
     def to_host(self, x: Array) -> np.ndarray:
         return np.asarray(x.compute())
@@ -118,9 +106,6 @@ class DaskAdapter(Adapter):
         if array_api_compat.is_dask_array(x) and x.chunks and x.chunks[0]:
             return int(max(x.chunks[0]))
         return int(x.shape[0])
-
-    def is_lazy_array(self, x: object) -> bool:
-        return bool(array_api_compat.is_dask_array(x))
 
     def lazy_token(self, x: Array) -> str:
         from dask.base import tokenize

@@ -12,7 +12,7 @@ import platform
 from collections.abc import Sequence
 from typing import Any
 
-from .adapter import Adapter, Numerics
+from .adapter import Adapter
 from .numpy import blas
 from .registry import HOST_BACKEND, adapter, adapters
 
@@ -48,23 +48,20 @@ def environment_report(backends: Sequence[str] | None = None) -> dict[str, Any]:
     versions: dict[str, str | None] = {}
     gpus: dict[str, list[str]] = {}
     settings: dict[str, object] = {}
-    found: list[tuple[Adapter, Numerics]] = []
     names = list(_CUDA_ENV_VARS)
+    reduced: list[str] = []
     for chosen in _described(backends):
         info = chosen.info()
         versions[chosen.name] = info.version if info.installed else None
-        names.extend(chosen.numerics_env)
         # An environment variable counts even where its library is missing.
-        numerics = chosen.numerics() if info.installed else Numerics()
+        numerics = chosen.numerics()
+        names.extend(numerics.env)
         versions.update(numerics.versions)
         settings.update(numerics.settings)
         if numerics.gpus:
             gpus[chosen.name] = numerics.gpus
-        found.append((chosen, numerics))
+        reduced.extend(numerics.reduced)
     env = {name: os.environ[name] for name in names if name in os.environ}
-    reduced = [
-        line for chosen, numerics in found for line in chosen.reduced_precision(numerics, env)
-    ]
     if env.get("NVIDIA_TF32_OVERRIDE") == "0" and reduced:
         reduced.append("(but NVIDIA_TF32_OVERRIDE=0 switches TF32 off in the CUDA libraries)")
     return {

@@ -98,16 +98,16 @@ class JaxAdapter(Adapter):
     """JAX, eager, on the CPU or CUDA GPUs."""
 
     name: ClassVar[str] = "jax"
-    module: ClassVar[str] = "jax.numpy"
-    install_hint: ClassVar[str] = (
+    _module: ClassVar[str] = "jax.numpy"
+    _install_hint: ClassVar[str] = (
         "pip install 'mlp_xp[jax]' (CPU), 'mlp_xp[jax-cuda12]' or 'mlp_xp[jax-cuda13]'"
     )
-    parity_devices: ClassVar[tuple[str | None, ...]] = ("cpu", "cuda")
+    device_kinds: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
 
-    def version(self, mod: ModuleType) -> str:
+    def _version(self, mod: ModuleType) -> str:
         return str(_jax().__version__)
 
-    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+    def _list_devices(self, mod: ModuleType) -> tuple[str, ...]:
         return ("cpu", *(f"cuda:{d.id}" for d in _gpus(_jax())))
 
     def owns(self, x: object) -> bool:
@@ -120,7 +120,7 @@ class JaxAdapter(Adapter):
         x64 = bool(_jax().config.jax_enable_x64)
         return ("float32", "float64") if x64 else ("float32",)
 
-    def modes(self) -> str:
+    def _modes(self) -> str:
         x64 = (
             "x64 mode on (float64 available)"
             if "float64" in self.float_dtypes(None)
@@ -182,7 +182,7 @@ class JaxAdapter(Adapter):
             host = host.astype(np.dtype(dtype), copy=False)
         return _jax().device_put(host, device)
 
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         """JAX's x64 mode and float32 matmul precision, its jaxlib version and GPU names."""
         jax = _jax()
         settings = {
@@ -208,14 +208,14 @@ class JaxAdapter(Adapter):
         own (``jax.default_matmul_precision``), never in the user's global
         setting; a precision the user set (``jax_default_matmul_precision``,
         ``JAX_DEFAULT_MATMUL_PRECISION``) is kept and reported by
-        :meth:`reduced_precision`.  On the CPU it changes nothing.
+        :meth:`_reduced_precision`.  On the CPU it changes nothing.
         """
         jax = _jax()
         if jax.config.jax_default_matmul_precision is not None:
             return contextlib.nullcontext()
         return jax.default_matmul_precision("highest")
 
-    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+    def _reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
         """On GPUs, a float32 matmul precision the user set below "highest" (TF32, bfloat16).
 
         Unset (None), mlp_xp computes in its own "highest" scope (:meth:`full_precision`).

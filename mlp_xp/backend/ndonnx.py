@@ -46,19 +46,17 @@ class NdonnxAdapter(Adapter):
     """ndonnx: builds an ONNX graph from Array API calls; forward passes only."""
 
     name: ClassVar[str] = "ndonnx"
-    module: ClassVar[str] = "ndonnx"
-    install_hint: ClassVar[str] = "pip install 'mlp_xp[onnx]' (ndonnx, onnx and onnxruntime)"
+    _module: ClassVar[str] = "ndonnx"
+    _install_hint: ClassVar[str] = "pip install 'mlp_xp[onnx]' (ndonnx, onnx and onnxruntime)"
     inference_only: ClassVar[bool] = True
-    # It cannot train, so the parity suite, which compares training runs, has nothing to run.
-    parity_devices: ClassVar[tuple[str | None, ...]] = ()
 
     def owns(self, x: object) -> bool:
-        return type(x).__module__.split(".")[0] == self.module
+        return type(x).__module__.split(".")[0] == self._module
 
     def namespace(self) -> Namespace:
-        return importlib.import_module(self.module)
+        return importlib.import_module(self._module)
 
-    def modes(self) -> str:
+    def _modes(self) -> str:
         return "inference only: builds ONNX graphs (mlp-xp export), cannot train"
 
     def parse_device(self, xp: Namespace, device: object, arg: str) -> Device:
@@ -104,10 +102,10 @@ class NdonnxAdapter(Adapter):
         """Only training gathers rows in a new order: refused."""
         raise ValueError(TRAINING_REFUSED)
 
-    def version(self, mod: ModuleType) -> str:
+    def _version(self, mod: ModuleType) -> str:
         return _installed_version("ndonnx") or str(getattr(mod, "__version__", "unknown"))
 
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         """The ONNX packages beside it: onnx writes the graph, onnxruntime computes it."""
         return Numerics(
             versions={name: _installed_version(name) for name in ("onnx", "onnxruntime")}

@@ -24,11 +24,10 @@ class NumpyAdapter(Adapter):
     """NumPy on the host."""
 
     name: ClassVar[str] = "numpy"
-    module: ClassVar[str] = "numpy"
-    install_hint: ClassVar[str] = "pip install numpy"
-    auto_rank: ClassVar[int | None] = 1
+    _module: ClassVar[str] = "numpy"
+    _install_hint: ClassVar[str] = "pip install numpy"
 
-    def probe(self) -> BackendInfo:
+    def _probe(self) -> BackendInfo:
         return BackendInfo(self.name, True, True, "", np.__version__, ("cpu",))
 
     def owns(self, x: object) -> bool:
@@ -44,13 +43,7 @@ class NumpyAdapter(Adapter):
             return np
         return array_api_compat.array_namespace(np.empty(0))
 
-    def has_device(self, device: object) -> bool:
-        return str(device) == "cpu"
-
-    def claims_device(self, device: object) -> bool:
-        return str(device) == "cpu"
-
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         return Numerics(versions={"array_api_compat": str(array_api_compat.__version__)})
 
     def errors_ignored(self) -> contextlib.AbstractContextManager[Any]:

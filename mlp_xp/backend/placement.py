@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 import numpy as np
 
-from ..caches import LRU, remember
+from ..caches import LRU
 from ..validation import arg_name, arg_setting
 from .adapter import (
     FLOAT_DTYPES,
@@ -23,6 +23,7 @@ from .adapter import (
     BackendUnavailableError,
     Device,
     Namespace,
+    cuda_index,
 )
 from .registry import BACKEND_CHOICES, BACKENDS, HOST_BACKEND, adapter, adapter_of, adapters
 
@@ -89,8 +90,12 @@ def check_supported(x: Array, arg: str) -> None:
 
 
 def is_lazy(x: object) -> bool:
-    """Whether ``x`` is a lazy array (dask) whose data may not fit in memory."""
-    return is_array(x) and adapter_of(x).is_lazy_array(x)
+    """Whether ``x`` is an array of a lazy library (dask) whose data may not be in memory.
+
+    array-api-compat's :func:`~array_api_compat.is_lazy_array` also counts JAX's
+    arrays, which mlp_xp computes eagerly: only a lazy adapter's count here.
+    """
+    return is_array(x) and adapter_of(x).lazy and array_api_compat.is_lazy_array(x)
 
 
 def lazy_token(x: Array) -> str:
@@ -98,13 +103,29 @@ def lazy_token(x: Array) -> str:
     return adapter_of(x).lazy_token(x)
 
 
+AUTO_ORDER: tuple[str, ...] = ("cupy", HOST_BACKEND)
+"""What ``backend="auto"`` picks, in order of preference: the first usable one."""
+AUTO_ON_A_DEVICE: tuple[str, ...] = (*AUTO_ORDER, "torch")
+"""What ``"auto"`` with a device picks from: the first usable one that has the device
+(PyTorch's CUDA when CuPy is missing)."""
+
+
+def _device_kind_and_name(device: object) -> tuple[str, str] | None:
+    """``("cpu", "cpu")`` or ``("cuda", "cuda:N")`` for a device ``"auto"`` can place on."""
+    if str(device) == "cpu":
+        return "cpu", "cpu"
+    try:
+        return "cuda", f"cuda:{cuda_index(device, 'device')}"
+    except ValueError:
+        return None
+
+
 def _auto(device: object) -> str:
     """The backend ``"auto"`` picks: the first usable one, or the first that has ``device``.
 
-    Without a device: CuPy when a CUDA GPU is usable, else NumPy.  With one
-    (``"cuda:1"``, ``"cpu"``): the first adapter in order of preference that is
-    usable and has that device, then any other that has it (PyTorch's CUDA when
-    CuPy is missing).
+    Without a device: CuPy when a CUDA GPU is usable, else NumPy
+    (:data:`AUTO_ORDER`).  With one (``"cuda:1"``, ``"cpu"``): the first of
+    :data:`AUTO_ON_A_DEVICE` that is usable and has that device.
 
     Raises
     ------
@@ -112,18 +133,17 @@ def _auto(device: object) -> str:
         When no usable backend has that GPU device; the message says why each
         GPU library cannot, and which devices are usable.
     """
-    ranked = sorted(
-        (a for a in adapters() if a.auto_rank is not None), key=lambda a: a.auto_rank or 0
-    )
+    ranked = [adapter(name) for name in AUTO_ORDER]
     if device is None:
         return next(a.name for a in ranked if a.info().available)
-    others = [a for a in adapters() if a.auto_rank is None]
-    for candidate in [*ranked, *others]:
-        if candidate.info().available and candidate.has_device(device):
+    found = _device_kind_and_name(device)
+    if found is None:  # not a CPU or a GPU: the host backend says which devices it has
+        return HOST_BACKEND
+    kind, name = found
+    for candidate in (adapter(n) for n in AUTO_ON_A_DEVICE):
+        if candidate.info().available and name in candidate.info().devices:
             return candidate.name
-    claimers = [a for a in ranked if a.claims_device(device)]
-    if not claimers:  # not a GPU: the host backend says which devices it has
-        return ranked[-1].name
+    claimers = [a for a in ranked if kind in a.device_kinds]
     usable = "; ".join(
         f"{a.name}: {', '.join(a.info().devices)}" for a in adapters() if a.info().available
     )
@@ -285,9 +305,11 @@ def move(x: Any, placement: Placement, dtype: object = None) -> Array:
 
     Arrays already in the right namespace and on the right device stay there and
     are only cast if needed (an array already in ``dtype`` is returned as is, not
-    copied: ``fit`` then holds no second copy of its data); anything else goes
-    through the host once.  ``dtype`` None keeps a float array's dtype and any
-    other array's too.  Callers never write into the result.
+    copied: ``fit`` then holds no second copy of its data); an array of the same
+    library on another device, already in ``dtype``, moves there directly
+    (array-api-compat's ``to_device``: GPU to GPU, no host round trip); anything
+    else goes through the host once.  ``dtype`` None keeps a float array's dtype
+    and any other array's too.  Callers never write into the result.
     """
     if is_array(x) and is_placed(x, placement):
         if dtype is None:
@@ -295,6 +317,12 @@ def move(x: Any, placement: Placement, dtype: object = None) -> Array:
         target = float_dtype(placement.xp, dtype, placement.device)
         check_dtype(placement, target)
         return placement.xp.astype(x, target, copy=False)
+    if is_array(x) and adapter_of(x).name == placement.name:
+        kept = dtype_name(x.dtype)
+        if dtype is None or (dtype_name(dtype) == kept and kept in FLOAT_DTYPES):
+            if kept in FLOAT_DTYPES:
+                check_dtype(placement, x.dtype)
+            return array_api_compat.to_device(x, placement.device)
     host = _host(x)
     if dtype is None and host.dtype.kind != "f":
         return placement.adapter.from_host(host, placement.xp, placement.device, None)
@@ -304,7 +332,7 @@ def move(x: Any, placement: Placement, dtype: object = None) -> Array:
 def is_placed(x: Array, placement: Placement) -> bool:
     """Whether the array ``x`` is in ``placement``'s namespace and on its device."""
     found = adapter_of(x)
-    return found.name == placement.name and found.same_device(device_of(x), placement.device)
+    return found.name == placement.name and bool(device_of(x) == placement.device)
 
 
 def to_backend(x: Array, backend: str | None = "numpy", device: object = None) -> Array:
@@ -348,21 +376,13 @@ def device_scope(x: Array) -> contextlib.AbstractContextManager[Any]:
     return adapter_of(x).activate(device_of(x))
 
 
-_SUMS_BY_REDUCTION: dict[type, bool] = {}
-"""Whether an array type's adapter sums rows by reduction, found once per type (bounded)."""
+def column_sums_of(x: Array) -> str:
+    """The kernel the backward pass sums the rows of ``x``'s library with (its adapter's).
 
-
-def sums_by_reduction(x: Array) -> bool:
-    """Whether the backward pass sums the rows of ``x``'s library by reduction.
-
-    The adapter's :attr:`Adapter.column_sums`, remembered by ``type(x)``: the
-    kernel asks on every step, and a type belongs to one library.
+    Asked once at a boundary (a public function, a training step's placement),
+    then handed to the maths: :attr:`Adapter.column_sums`.
     """
-    kind = type(x)
-    found = _SUMS_BY_REDUCTION.get(kind)
-    if found is None:
-        found = remember(_SUMS_BY_REDUCTION, kind, adapter_of(x).column_sums == "reduction", 16)
-    return found
+    return adapter_of(x).column_sums
 
 
 def synchronize(placement: Placement) -> None:

@@ -94,15 +94,6 @@ def adapter_of(x: Array) -> Adapter:
     raise TypeError(msg)
 
 
-def default_parity_targets() -> list[str]:
-    """What ``mlp-xp parity`` checks when no backend is named, as ``BACKEND[:DEVICE]``."""
-    return [
-        a.name if device is None else f"{a.name}:{device}"
-        for a in adapters()
-        for device in a.parity_devices
-    ]
-
-
 def backend_name_of(x: Array) -> str:
     """The mlp_xp backend name for an array, e.g. ``"torch"``."""
     return adapter_of(x).name

@@ -18,7 +18,6 @@ from .adapter import (
     Device,
     Namespace,
     Numerics,
-    cuda_index,
     host_memory_available,
     read_setting,
 )
@@ -32,20 +31,20 @@ class TorchAdapter(Adapter):
     """PyTorch, eager, on the CPU or a CUDA GPU."""
 
     name: ClassVar[str] = "torch"
-    module: ClassVar[str] = "torch"
-    install_hint: ClassVar[str] = "pip install torch"
-    parity_devices: ClassVar[tuple[str | None, ...]] = ("cpu", "cuda")
+    _module: ClassVar[str] = "torch"
+    _install_hint: ClassVar[str] = "pip install torch"
     # One sum instead of select, ones_like and mv: on tiny (1000 x 8) 2.5 us against
     # 6.7 us on the CPU, and the step 32 -> 30 torch calls (benchmarks/torch_calls.py).
     column_sums: ClassVar[str] = "reduction"
-    numerics_env: ClassVar[tuple[str, ...]] = (
+    device_kinds: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
+    _numerics_env: ClassVar[tuple[str, ...]] = (
         "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",  # 1 switches TF32 on for PyTorch's cuBLAS calls
     )
 
     cuda_reason: str = ""
     """Why CUDA is not usable although torch is: what asking for it warned."""
 
-    def list_devices(self, mod: ModuleType) -> tuple[str, ...]:
+    def _list_devices(self, mod: ModuleType) -> tuple[str, ...]:
         """The CPU, and each CUDA device unless asking for them warned (an old driver)."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -91,14 +90,6 @@ class TorchAdapter(Adapter):
     def device_name(self, device: Device) -> str:
         return str(device)
 
-    def has_device(self, device: object) -> bool:
-        """A CUDA device torch can use: "auto" takes it when CuPy cannot."""
-        try:
-            name = f"cuda:{cuda_index(device, 'device')}"
-        except ValueError:
-            return False
-        return name in self.info().devices
-
     def memory_available(self, device: Device) -> int | None:
         """The host's free memory for the CPU; the CUDA driver's free bytes for a GPU."""
         if device.type != "cuda":
@@ -127,7 +118,7 @@ class TorchAdapter(Adapter):
             )
             return super().from_host(host, xp, device, dtype)
 
-    def numerics(self) -> Numerics:
+    def _numerics(self) -> Numerics:
         """PyTorch's float32 matmul settings, its CUDA version and GPU names."""
         torch = _torch()
         matmul = torch.backends.cuda.matmul
@@ -157,7 +148,7 @@ class TorchAdapter(Adapter):
             gpus = [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(count)]
         return Numerics(settings, {"torch CUDA": torch.version.cuda}, gpus)
 
-    def reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
+    def _reduced_precision(self, numerics: Numerics, env: dict[str, str]) -> list[str]:
         settings = numerics.settings
         reduced = []
         precision = settings.get("torch.get_float32_matmul_precision()")

@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
     for info in available_backends().values():
         if info.available:
             devices = ", ".join(info.devices)
-            modes = adapter(info.name).modes()
+            modes = adapter(info.name).numerics().modes
             extra = f"; {modes}" if modes else ""
             print(f"  {info.name:<17} usable         {info.version:<14} devices: {devices}{extra}")
         else:

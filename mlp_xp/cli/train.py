@@ -80,8 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _check_cluster_args(args: argparse.Namespace) -> None:
     """--scheduler, --workers and --memory-limit: together, and where a scheduler fits."""
     chosen = chosen_adapter(args)
-    if args.scheduler is not None and (chosen is None or not chosen.needs_scheduler):
-        takers = " or ".join(a.name for a in adapters() if a.needs_scheduler)
+    # A scheduler runs task graphs: it serves the lazy backends only.
+    if args.scheduler is not None and (chosen is None or not chosen.lazy):
+        takers = " or ".join(a.name for a in adapters() if a.lazy)
         msg = f"--scheduler needs --backend {takers}, not --backend {args.backend}"
         raise UsageError(msg)
     for flag, value in (("--workers", args.workers), ("--memory-limit", args.memory_limit)):
@@ -113,7 +114,7 @@ def _load(args: argparse.Namespace, checkpoint: Any) -> Dataset:
     its categories, with or without a header.
     """
     chosen = chosen_adapter(args)
-    lazy = chosen is not None and chosen.reads_lazy_sources
+    lazy = chosen is not None and chosen.lazy  # a lazy backend reads directories lazily
     dtype = args.dtype if checkpoint is None else recorded_dtype(checkpoint)
     features, categorical = args.features, dict.fromkeys(args.categorical) or None
     info = (checkpoint.data_record().info or {}) if checkpoint is not None else {}

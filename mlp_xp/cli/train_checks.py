@@ -150,8 +150,8 @@ def check_memory(placement: Placement, model: Any, X: Any, y: Any, task: str) ->
     """Refuse a run whose estimated memory is more than the device has free, before allocating.
 
     The estimate and the limit are the estimator's own
-    (:func:`mlp_xp.estimators.memory.fit_memory`, built on the backend's
-    :func:`mlp_xp.backend.estimate_fit_bytes`): what fit allocates beyond the
+    (:func:`mlp_xp.estimators.memory.fit_memory`, built on
+    :func:`mlp_xp.estimators.memory.estimate_fit_bytes`): what fit allocates beyond the
     data (per chunk for lazy data), against ``--max-memory`` or the free memory.
 
     Raises

@@ -81,7 +81,7 @@ def training_rows(model: Any, args: argparse.Namespace) -> tuple[Any, Any]:
         model,
         args,
         target=args.target,
-        lazy=adapter(model.fitted_model().network.backend).reads_lazy_sources,
+        lazy=adapter(model.fitted_model().network.backend).lazy,
         dtype=recorded_dtype(model),
     )
     y = data.y

@@ -1,7 +1,9 @@
 """Whether a fit fits: its estimated memory against the device's, checked first (estimator layer).
 
-The estimate is the backend's (:func:`mlp_xp.backend.estimate_fit_bytes`), the
-measured model of a fit: what it allocates beyond the caller's X.  The limit
+The estimate is :func:`estimate_fit_bytes`, the measured model of a fit (Adam's
+two moments, early stopping's best weights...): what it allocates beyond the
+caller's X.  The backend only says what its library knows: the bytes free on a
+device, and the rows of lazy data held at once.  The limit
 is ``max_memory`` when given (bytes, or a size such as ``"8GB"``), else what
 the adapter says the device has free (host RAM for the host backends).  Lazy
 data counts one chunk at a time (:meth:`Adapter.resident_rows`).
@@ -9,12 +11,14 @@ data counts one chunk at a time (:meth:`Adapter.resident_rows`).
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from typing import Any
 
 import numpy as np
 
-from ..backend import Placement, dtype_name, estimate_fit_bytes, is_array, is_placed
+from ..backend import Placement, dtype_name, is_array, is_placed
 from ..training.compiled import compiles, padding_bytes
 from ..validation import arg_name, arg_setting
 
@@ -50,6 +54,71 @@ def parse_bytes(arg: str, value: object) -> int | None:
     raise ValueError(msg)
 
 
+FIXED_FIT_BYTES = 24 * 2**20
+"""Working blocks a fit holds whatever the data's size: the fingerprint's and the
+column statistics' float64 blocks, the shuffle's gather of a few batches, and the
+validation loss's block of activations (each a few MiB)."""
+
+INDEX_BYTES = 8
+"""Bytes per row of each of the three row-index arrays of an epoch (int64)."""
+
+
+def estimate_fit_bytes(
+    n_rows: int,
+    n_features: int,
+    n_outputs: int,
+    layer_sizes: tuple[int, ...],
+    itemsize: int,
+    batch_size: int,
+    *,
+    x_copied: bool = True,
+    validation_fraction: float = 0.0,
+) -> int:
+    """About how many bytes ``fit`` allocates beyond the caller's data, before it allocates any.
+
+    Parameters
+    ----------
+    n_rows : int
+        The rows of training data held in memory at once (all of them, or one
+        chunk of lazy data: the adapter's ``resident_rows``).
+    n_features, n_outputs : int
+        Columns of X and of the encoded targets.
+    layer_sizes : tuple of int
+        Every layer's width, input and output included: ``(n_features, *hidden, n_outputs)``.
+    itemsize : int
+        Bytes per number of the training dtype (4 for float32).
+    batch_size : int
+        Rows per step (capped at ``n_rows``).
+    x_copied : bool
+        Whether X is copied to reach the training dtype and device (a cast, or
+        a move to a GPU); X already there is used as it is.
+    validation_fraction : float
+        The share of rows held out for early stopping (0 without it): those rows
+        are gathered and standardised once.
+
+    Returns
+    -------
+    int
+        The measured model of a fit (issue 16; README, "How big can the data
+        be"): X's copy when ``x_copied``; the encoded targets; the validation
+        rows; three int64 row indices per row (the training rows, the epoch's
+        order, and their composition); :data:`FIXED_FIT_BYTES` of working
+        blocks; the weights six times (weights, gradients, two optimizer
+        moments, the update, early stopping's best weights); and a batch's
+        activations three times (pre-activations, activations, deltas).
+        Standardisation and the shuffle work a few batches at a time, so they
+        add no copy of the data.  Python integers: no overflow.
+    """
+    n, d, k = int(n_rows), int(n_features), int(n_outputs)
+    data = (n * d if x_copied else 0) + n * k
+    held_out = math.ceil(float(validation_fraction) * n) * (d + k)
+    weights = sum((int(a) + 1) * int(b) for a, b in itertools.pairwise(layer_sizes))
+    batch = min(int(batch_size), n)
+    activations = 3 * batch * sum(int(w) for w in layer_sizes)
+    numbers = data + held_out + 6 * weights + activations
+    return int(itemsize) * numbers + 3 * INDEX_BYTES * n + FIXED_FIT_BYTES
+
+
 def human_bytes(n: int) -> str:
     """A byte count for people: 1.5 GiB."""
     size = float(n)
@@ -74,7 +143,7 @@ def fit_memory(
     rows = adapter.resident_rows(X) if is_array(X) else shape[0]
     width = shape[1] if len(shape) > 1 else 1
     copied = not (is_array(X) and is_placed(X, placement) and dtype_name(X.dtype) == dtype)
-    itemsize = 8 if dtype == "float64" else 4
+    itemsize = np.dtype(dtype).itemsize
     need = estimate_fit_bytes(
         rows,
         width,

@@ -131,13 +131,13 @@ class Hyperparameters(BaseEstimator):
     def _shuffle_mode(self, placement: Placement) -> str | None:
         """ "rows", "batches" or None: how each epoch reorders the training data.
 
-        ``shuffle=True`` asks the backend's adapter which suits it: eager backends
-        gather the rows in a new order; lazy ones (dask) visit the contiguous
-        batches in a new order, since a row permutation would make every batch
-        gather from every chunk.
+        ``shuffle=True`` picks what suits the backend: eager backends gather the
+        rows in a new order; lazy ones (dask) visit the contiguous batches in a
+        new order, since a row permutation would make every batch gather from
+        every chunk.
         """
         if isinstance(self.shuffle, (bool, np.bool_)):
             if not self.shuffle:
                 return None
-            return placement.adapter.default_shuffle
+            return "batches" if placement.adapter.lazy else "rows"
         return str(self.shuffle)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..backend import Array, Namespace, sums_by_reduction
+from ..backend import Array, Namespace
 from .layers import Layer, Params
 from .plan import Plan
 
@@ -87,6 +87,7 @@ def backward(
     plan: Plan,
     alpha: float = 0.0,
     n: float | Array | None = None,
+    column_sums: str = "product",
 ) -> Params:
     """Gradients of every layer, given the output delta; consumes ``trace``.
 
@@ -94,15 +95,19 @@ def backward(
     excluded), whose gradient is (alpha / n) * W.  ``n`` is the batch size, or
     with sample weights the batch's weight sum (a 0-d array); None means the
     number of rows of ``delta``.
+
+    ``column_sums`` is the kernel that sums a batch's rows into the bias
+    gradients, chosen by the caller once for its library (the backend's
+    ``Adapter.column_sums``): ``"product"``, a product with a vector of ones,
+    which BLAS runs several times faster than NumPy's reduction over axis 0
+    (that strides across narrow rows), or ``"reduction"``, ``sum(delta, axis=0)``,
+    one call instead of three where each call costs a dispatch.
     """
     count = delta.shape[0] if n is None else n
     grads: list[Layer] = []
-    # Column sums as a product with a vector of ones: BLAS does this several times
-    # faster than NumPy's reduction over axis 0, which strides across narrow rows.
     # delta.T @ ones, not ones @ delta: the same matrix-vector product (same bits,
-    # same time), and one transpose shared with dW.  The adapter may choose the
-    # reduction instead, where every call costs a dispatch (Adapter.column_sums).
-    ones = None if sums_by_reduction(delta) else xp.ones_like(delta[:, 0])
+    # same time), and one transpose shared with dW.
+    ones = None if column_sums == "reduction" else xp.ones_like(delta[:, 0])
     for i in range(len(params) - 1, -1, -1):
         W = params[i].W
         # delta.T is a view, so matmul takes the transposed operand as is.

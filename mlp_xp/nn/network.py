@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 
-from ..backend import Array, Namespace, device_scope, namespace_of
+from ..backend import Array, Namespace, column_sums_of, device_scope, namespace_of
 from ..caches import remember
 from ..tree import tree_map
 from ..validation import check_nonnegative_float, check_positive_float
@@ -142,11 +142,15 @@ def value_and_grad(
     plan: Plan,
     alpha: float = 0.0,
     w: Array | None = None,
+    column_sums: str = "product",
 ) -> tuple[Array, Params]:
     """Kernel: the batch loss (0-d array) and the gradients of every layer.
 
     ``w`` is None, or the batch's sample weights as a column (n, 1): the loss is
     then the weighted mean, and the L2 term is divided by the weight sum.
+    ``column_sums`` is the backward pass's kernel for the bias gradients, the
+    library's ``Adapter.column_sums`` (see :func:`mlp_xp.nn.backprop.backward`),
+    chosen by the caller at its boundary rather than asked on every pass.
     """
     trace = forward_trace(xp, params, X, plan)
     if w is None:
@@ -159,7 +163,8 @@ def value_and_grad(
     )
     if alpha:
         value = value + l2_penalty(xp, params, alpha, n)
-    return value, backward(xp, params, trace, delta, plan, alpha, None if w is None else n)
+    n_or_none = None if w is None else n
+    return value, backward(xp, params, trace, delta, plan, alpha, n_or_none, column_sums)
 
 
 def grad(
@@ -170,9 +175,10 @@ def grad(
     plan: Plan,
     alpha: float = 0.0,
     w: Array | None = None,
+    column_sums: str = "product",
 ) -> Params:
     """Kernel: the gradients of every layer (the loss value is dropped)."""
-    return value_and_grad(xp, params, X, Y, plan, alpha, w)[1]
+    return value_and_grad(xp, params, X, Y, plan, alpha, w, column_sums)[1]
 
 
 def forward(
@@ -256,7 +262,7 @@ def gradients(
     """
     xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
     with device_scope(X):
-        return grad(xp, params, X, Y, plan, a)
+        return grad(xp, params, X, Y, plan, a, None, column_sums_of(X))
 
 
 def step(
@@ -282,6 +288,6 @@ def step(
     lr = check_positive_float("learning_rate", learning_rate)  # as mlp_xp.sgd checks it
     xp, params, plan, a = _prepare(params, X, Y, activation, loss, output, alpha)
     with device_scope(X):
-        grads = grad(xp, params, X, Y, plan, a)
+        grads = grad(xp, params, X, Y, plan, a, None, column_sums_of(X))
         # mlp_xp.sgd's update and apply_updates, p + g * (-lr), in one pass over the tree.
         return tree_map(lambda p, g: p + g * (-lr), params, grads)

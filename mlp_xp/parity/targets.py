@@ -6,17 +6,53 @@ from collections.abc import Sequence
 
 from ..backend import (
     BACKENDS,
+    Adapter,
     BackendUnavailableError,
     Placement,
     adapters,
     backend_info,
-    default_parity_targets,
     device_name,
     resolve,
 )
 from .report import Skipped
 
-DEFAULT_BACKENDS: tuple[str, ...] = tuple(default_parity_targets())
+
+def default_devices(adapter: Adapter) -> tuple[str | None, ...]:
+    """The devices a check runs a library on by default (None: its default device).
+
+    Each eager library that can train, on each kind of device it has: its
+    default device, and every other kind by name.  A library with a GPU kind
+    names its CPU too (``torch:cpu``, ``torch:cuda``), so that the report says
+    which ran.  Lazy libraries run only when asked for (:func:`slow_steps`);
+    inference-only ones have no training to compare.
+    """
+    if adapter.lazy or adapter.inference_only:
+        return ()
+    first, *others = adapter.device_kinds
+    named = any(kind.startswith(("cuda", "gpu")) for kind in others)
+    return (first if named else None, *others)
+
+
+def default_targets() -> list[str]:
+    """What ``mlp-xp parity`` checks when no backend is named, as ``BACKEND[:DEVICE]``."""
+    return [
+        a.name if device is None else f"{a.name}:{device}"
+        for a in adapters()
+        for device in default_devices(a)
+    ]
+
+
+def slow_steps(adapter: Adapter) -> str:
+    """Why a long step-by-step check is slow on ``adapter``'s library; empty when it is not."""
+    if not adapter.lazy:
+        return ""
+    return (
+        f"{adapter.name} schedules every step as a task graph and reads the new parameters "
+        "back, about 50 ms a step here, so the 200-step check takes about 25 s"
+    )
+
+
+DEFAULT_BACKENDS: tuple[str, ...] = tuple(default_targets())
 """The runs :func:`check` tries when no backends are named, as ``BACKEND[:DEVICE]``."""
 
 
@@ -69,10 +105,8 @@ def choose_targets(backends: Sequence[str] | str | None) -> tuple[list[Placement
             placements.append(placement)
     if not requested:
         for lazy in adapters():
-            if lazy.slow_steps and backend_info(lazy.name).available:
-                reason = (
-                    f"not run by default: {lazy.slow_steps}; "
-                    f"ask for it with --backends {lazy.name}"
-                )
+            why = slow_steps(lazy)
+            if why and backend_info(lazy.name).available:
+                reason = f"not run by default: {why}; ask for it with --backends {lazy.name}"
                 skipped.append(Skipped(lazy.name, "cpu", reason))
     return placements, skipped
