@@ -15,7 +15,10 @@ A named optimizer also carries its :class:`Hyperparams`, as optax's
 ``inject_hyperparams`` does: its rule (a module-level function, the same for
 every value) and its numbers (the learning rate, the momentum, Adam's betas and
 eps).  ``rule(**numbers)`` is the optimizer.  The eager loop uses the numbers
-as the Python floats they are; a compiled loop (:mod:`mlp_xp.training.compiled`)
+as the Python floats they are, in the optimizer's closures (made once per
+learning rate), not in its state: a step would otherwise make its optimizer
+again from the state (a few microseconds, of a small network's 50 us step), and a checkpoint's
+state would change its layout; a compiled loop (:mod:`mlp_xp.training.compiled`)
 holds them as 0-d arrays in the state it carries
 (:class:`InjectHyperparamsState`) and makes the optimizer from them inside its
 traced function, so that one compilation serves every value, and a schedule or
@@ -67,10 +70,6 @@ class Hyperparams(NamedTuple):
 
     rule: Callable[..., Optimizer]
     numbers: tuple[tuple[str, float], ...]
-
-    def make(self, **numbers: Any) -> Optimizer:
-        """The optimizer of this rule, with ``numbers`` in place of the held ones."""
-        return self.rule(**{**dict(self.numbers), **numbers})
 
 
 class InjectHyperparamsState(NamedTuple):
