@@ -11,7 +11,7 @@ from mlp_xp import backend
 from mlp_xp.backend import placement, registry
 from mlp_xp.caches import LRU, remember
 from mlp_xp.nn import checks, network
-from mlp_xp.nn.optimizers import Recipe
+from mlp_xp.nn.optimizers import sgd
 from mlp_xp.nn.plan import make_plan
 from mlp_xp.training import compiled
 
@@ -59,19 +59,20 @@ def test_the_compiled_caches_have_an_explicit_bound():
 
 
 @needs_jax
-def test_a_sweep_of_alpha_keeps_at_most_the_bound_of_compiled_epochs(monkeypatch):
+def test_the_compiled_epochs_keep_at_most_their_bound_of_configurations(monkeypatch):
+    # Their key holds no number (alpha and the rate are arrays in the carried
+    # state): what varies is where, which network and which optimizer rule.
     monkeypatch.setattr(compiled, "_FUNCTIONS", LRU(maxsize=3))
     jax = backend.resolve("jax", "cpu")
-    plan = make_plan("relu", "squared_error")
-    layout = compiled.Layout(10, 4, 3, 4, True)
-    made = [
-        compiled._epoch_function(jax, plan, Recipe("sgd", 0.1), alpha, layout, False)
-        for alpha in np.linspace(0.0, 1.0, 10)
-    ]
+    rule = sgd(0.1).hyperparams.rule
+    plans = [make_plan(a, "squared_error") for a in ("relu", "tanh", "sigmoid", "identity")]
+    made = [compiled._epoch_function(compiled.EpochKey(jax, p, rule, False)) for p in plans]
     assert len(compiled._FUNCTIONS) == 3
     # The latest configuration is still there: asking again gives the same function.
-    again = compiled._epoch_function(jax, plan, Recipe("sgd", 0.1), 1.0, layout, False)
+    again = compiled._epoch_function(compiled.EpochKey(jax, plans[-1], rule, False))
     assert again is made[-1]
+    # Another learning rate is the same rule, hence the same key and function.
+    assert sgd(0.5).hyperparams.rule is rule
 
 
 @needs_jax

@@ -79,13 +79,19 @@ def forward_output(xp: Namespace, params: Params, X: Array, plan: Plan) -> tuple
     return z, a
 
 
+def penalised(alpha: float | Array) -> bool:
+    """Whether ``alpha`` adds an L2 term: a nonzero number, or an array (traced, in a
+    compiled epoch, whose one compilation serves every alpha, 0 too)."""
+    return not isinstance(alpha, (int, float)) or alpha != 0
+
+
 def backward(
     xp: Namespace,
     params: Params,
     trace: Trace,
     delta: Array,
     plan: Plan,
-    alpha: float = 0.0,
+    alpha: float | Array = 0.0,
     n: float | Array | None = None,
     column_sums: str = "product",
 ) -> Params:
@@ -114,7 +120,7 @@ def backward(
         delta_t = delta.T
         gW = delta_t @ trace.inputs[i]
         trace.inputs[i] = None
-        if alpha:
+        if penalised(alpha):
             gW += W * (alpha / count)
         grads.append(Layer(gW, xp.sum(delta, axis=0) if ones is None else delta_t @ ones))
         if i:

@@ -15,7 +15,7 @@ from ..backend import Array, Namespace, column_sums_of, device_scope, namespace_
 from ..caches import remember
 from ..tree import tree_map
 from ..validation import check_nonnegative_float, check_positive_float
-from .backprop import backward, forward_output, forward_trace
+from .backprop import backward, forward_output, forward_trace, penalised
 from .checks import check_batch, check_params
 from .layers import Params
 from .plan import Plan, make_plan
@@ -110,7 +110,7 @@ def _prepare(
     return xp, layers, plan, a
 
 
-def l2_penalty(xp: Namespace, params: Params, alpha: float, n: float | Array) -> Array:
+def l2_penalty(xp: Namespace, params: Params, alpha: float | Array, n: float | Array) -> Array:
     """alpha/(2 n) * sum of squared weights (biases excluded), as a 0-d array.
 
     This is scikit-learn's convention: the penalty is divided by the batch size n
@@ -140,7 +140,7 @@ def value_and_grad(
     X: Array,
     Y: Array,
     plan: Plan,
-    alpha: float = 0.0,
+    alpha: float | Array = 0.0,
     w: Array | None = None,
     column_sums: str = "product",
 ) -> tuple[Array, Params]:
@@ -161,7 +161,7 @@ def value_and_grad(
     value, delta = plan.loss.value_and_delta(
         xp, trace.z, trace.y_hat, Y, plan.output, trace.saved[-1], scale
     )
-    if alpha:
+    if penalised(alpha):
         value = value + l2_penalty(xp, params, alpha, n)
     n_or_none = None if w is None else n
     return value, backward(xp, params, trace, delta, plan, alpha, n_or_none, column_sums)

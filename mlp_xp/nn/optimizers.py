@@ -11,12 +11,20 @@ optax's are (``ScaleByAdamState(count, mu, nu)``), so that a checkpoint
 describes itself; a chain's state is the plain tuple of its transforms' states.
 Nothing is written in place.
 
-A compiled loop (:mod:`mlp_xp.training.compiled`) rebuilds an optimizer inside
-its traced function from the optimizer's :class:`Recipe`, around a learning rate
-that is a traced array (:func:`rebuild`), so that a schedule changing the rate
-does not compile again.  Adam's step count stays a Python int on the host:
-the compiled loop is handed each step's bias corrections (:func:`step_constants`),
-the very host floats the eager ``update`` computes.
+A named optimizer also carries its :class:`Hyperparams`, as optax's
+``inject_hyperparams`` does: its rule (a module-level function, the same for
+every value) and its numbers (the learning rate, the momentum, Adam's betas and
+eps).  ``rule(**numbers)`` is the optimizer.  The eager loop uses the numbers
+as the Python floats they are, in the optimizer's closures (made once per
+learning rate), not in its state: a step would otherwise make its optimizer
+again from the state (a few microseconds, of a small network's 50 us step), and a checkpoint's
+state would change its layout; a compiled loop (:mod:`mlp_xp.training.compiled`)
+holds them as 0-d arrays in the state it carries
+(:class:`InjectHyperparamsState`) and makes the optimizer from them inside its
+traced function, so that one compilation serves every value, and a schedule or
+a search over them compiles nothing new.  Adam's step count stays a Python int
+on the host: the compiled loop is handed each step's bias corrections
+(:func:`step_numbers`), the very host floats the eager ``update`` computes.
 """
 
 from __future__ import annotations
@@ -52,29 +60,41 @@ class ScaleByAdamState(NamedTuple):
     nu: Tree
 
 
-class Recipe(NamedTuple):
-    """How a named optimizer was built, so that a compiled loop can build it again.
+class Hyperparams(NamedTuple):
+    """A named optimizer's rule and numbers: ``rule(**dict(numbers))`` makes it.
 
-    ``kind`` is ``"sgd"``, ``"momentum"`` or ``"adam"``; ``settings`` are its
-    other (checked, static) arguments: ``(momentum, nesterov)`` or ``(b1, b2, eps)``.
+    The rule is a module-level function that checks nothing, so that it takes
+    numbers that are 0-d (traced) arrays as well as Python floats; it is the
+    same object for every value, so that a compiled loop may key on it.
     """
 
-    kind: str
-    learning_rate: float
-    settings: tuple[Any, ...] = ()
+    rule: Callable[..., Optimizer]
+    numbers: tuple[tuple[str, float], ...]
+
+
+class InjectHyperparamsState(NamedTuple):
+    """optax's name: an optimizer's state together with its numbers.
+
+    What a compiled loop carries through its traced function: ``hyperparams``
+    holds the numbers of :class:`Hyperparams` (and the training step's own,
+    alpha), as 0-d arrays; ``inner_state`` is the optimizer's state.
+    """
+
+    hyperparams: dict[str, Any]
+    inner_state: State
 
 
 class Optimizer(NamedTuple):
     """A pair of pure functions, and how it was built.
 
     ``init(params) -> state`` and ``update(grads, state, params) -> (updates, state)``.
-    ``recipe`` is set by :func:`sgd`, :func:`momentum` and :func:`adam`; None for
-    a hand-made chain, which compiled loops then leave to the eager loop.
+    ``hyperparams`` is set by :func:`sgd`, :func:`momentum` and :func:`adam`;
+    None for a hand-made chain, which compiled loops then leave to the eager loop.
     """
 
     init: Callable[[Tree], State]
     update: Callable[[Tree, State, Tree], tuple[Tree, State]]
-    recipe: Recipe | None = None
+    hyperparams: Hyperparams | None = None
 
 
 def _zeros_like(tree: Tree) -> Tree:
@@ -137,21 +157,14 @@ def adam_corrections(b1: float, b2: float, count: int) -> tuple[float, float]:
     return 1.0 / (1.0 - b1**count), 1.0 / math.sqrt(1.0 - b2**count)
 
 
-def _adam_moments(
-    b1: float, b2: float, eps: float, grads: Tree, mu: Tree, nu: Tree, c1: Any, c2: Any
-) -> tuple[Tree, Tree, Tree]:
-    """The new moments and Adam's direction m_hat / (sqrt(v_hat) + eps)."""
-    mu = tree_map(lambda m, g: m * b1 + g * (1.0 - b1), mu, grads)
-    nu = tree_map(lambda v, g: v * b2 + (g * g) * (1.0 - b2), nu, grads)
-    direction = tree_map(lambda m, v: (m * c1) / (v**0.5 * c2 + eps), mu, nu)
-    return direction, mu, nu
+def _scale_by_adam(
+    b1: Any, one_minus_b1: Any, b2: Any, one_minus_b2: Any, eps: Any, corrections: Any = None
+) -> Optimizer:
+    """Adam's direction; ``1 - b1`` and ``1 - b2`` are given, as the host computes them.
 
-
-def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer:
-    """Adam's direction m_hat / (sqrt(v_hat) + eps), with PyTorch's bias correction.
-
-    The step count is a Python int in the state: bias corrections are computed on
-    the host as Python floats, so no value is ever read back from the device.
+    Without ``corrections``, the bias corrections of :func:`adam_corrections`
+    from the state's count, which each step advances.  With them (a compiled
+    loop's, one step's pair of 0-d arrays), those, and the count is left as it is.
     """
 
     def init(params: Tree) -> State:
@@ -160,29 +173,68 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Opti
 
     def update(grads: Tree, state: State, params: Tree) -> tuple[Tree, State]:
         count, mu, nu = state
-        count += 1
-        c1, c2 = adam_corrections(b1, b2, count)
-        direction, mu, nu = _adam_moments(b1, b2, eps, grads, mu, nu, c1, c2)
+        if corrections is None:
+            count += 1
+            c1, c2 = adam_corrections(b1, b2, count)
+        else:
+            c1, c2 = corrections
+        mu = tree_map(lambda m, g: m * b1 + g * one_minus_b1, mu, grads)
+        nu = tree_map(lambda v, g: v * b2 + (g * g) * one_minus_b2, nu, grads)
+        direction = tree_map(lambda m, v: (m * c1) / (v**0.5 * c2 + eps), mu, nu)
         return direction, ScaleByAdamState(count, mu, nu)
 
     return Optimizer(init, update)
 
 
-def _scale_by_adam_corrected(b1: float, b2: float, eps: float, c1: Any, c2: Any) -> Optimizer:
-    """Adam's direction with given bias corrections; the state's count is left as it is."""
+def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer:
+    """Adam's direction m_hat / (sqrt(v_hat) + eps), with PyTorch's bias correction.
 
-    def update(grads: Tree, state: State, params: Tree) -> tuple[Tree, State]:
-        count, mu, nu = state
-        direction, mu, nu = _adam_moments(b1, b2, eps, grads, mu, nu, c1, c2)
-        return direction, ScaleByAdamState(count, mu, nu)
+    The step count is a Python int in the state: bias corrections are computed on
+    the host as Python floats, so no value is ever read back from the device.
+    """
+    return _scale_by_adam(b1, 1.0 - b1, b2, 1.0 - b2, eps)
 
-    return Optimizer(scale_by_adam(b1, b2, eps).init, update)
+
+# The rules of the named optimizers (Hyperparams.rule): unchecked, so that their
+# numbers may be traced arrays, and module-level, so that every value shares one.
+
+
+def _sgd_rule(learning_rate: Any) -> Optimizer:
+    return chain(scale(-learning_rate))
+
+
+def _momentum_rule(learning_rate: Any, momentum: Any) -> Optimizer:
+    return chain(trace(momentum), scale(-learning_rate))
+
+
+def _nesterov_rule(learning_rate: Any, momentum: Any) -> Optimizer:
+    return chain(trace(momentum, nesterov=True), scale(-learning_rate))
+
+
+def _adam_rule(
+    learning_rate: Any,
+    b1: Any,
+    one_minus_b1: Any,
+    b2: Any,
+    one_minus_b2: Any,
+    eps: Any,
+    c1: Any = None,
+    c2: Any = None,
+) -> Optimizer:
+    corrections = None if c1 is None else (c1, c2)
+    direction = _scale_by_adam(b1, one_minus_b1, b2, one_minus_b2, eps, corrections)
+    return chain(direction, scale(-learning_rate))
+
+
+def _named(rule: Callable[..., Optimizer], **numbers: float) -> Optimizer:
+    """``rule(**numbers)``, which carries its :class:`Hyperparams`."""
+    return rule(**numbers)._replace(hyperparams=Hyperparams(rule, tuple(numbers.items())))
 
 
 def sgd(learning_rate: float) -> Optimizer:
     """Plain gradient descent, the lecture's step: p <- p - learning_rate * g."""
     lr = check_positive_float("learning_rate", learning_rate)
-    return chain(scale(-lr))._replace(recipe=Recipe("sgd", lr))
+    return _named(_sgd_rule, learning_rate=lr)
 
 
 def momentum(learning_rate: float, momentum: float = 0.9, nesterov: bool = False) -> Optimizer:
@@ -192,10 +244,7 @@ def momentum(learning_rate: float, momentum: float = 0.9, nesterov: bool = False
     if mu >= 1.0:
         msg = f"momentum must be in [0, 1), got {momentum!r}"
         raise ValueError(msg)
-    settings = (mu, bool(nesterov))
-    return chain(trace(mu, nesterov=bool(nesterov)), scale(-lr))._replace(
-        recipe=Recipe("momentum", lr, settings)
-    )
+    return _named(_nesterov_rule if nesterov else _momentum_rule, learning_rate=lr, momentum=mu)
 
 
 def adam(
@@ -209,9 +258,15 @@ def adam(
         if not decays[-1] < 1.0:
             msg = f"{arg} must be in [0, 1), got {value!r}"
             raise ValueError(msg)
-    settings = (*decays, check_positive_float("eps", eps))
-    return chain(scale_by_adam(*settings), scale(-lr))._replace(
-        recipe=Recipe("adam", lr, settings)
+    d1, d2 = decays
+    return _named(
+        _adam_rule,
+        learning_rate=lr,
+        b1=d1,
+        one_minus_b1=1.0 - d1,
+        b2=d2,
+        one_minus_b2=1.0 - d2,
+        eps=check_positive_float("eps", eps),
     )
 
 
@@ -224,36 +279,19 @@ OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
 """Optimizer factories by name; each takes ``learning_rate`` first."""
 
 
-def rebuild(recipe: Recipe, learning_rate: Any, constants: tuple[Any, ...] = ()) -> Optimizer:
-    """The optimizer ``recipe`` describes, around a learning rate that may be a traced array.
+def step_numbers(optimizer: Optimizer, state: State, steps: int) -> dict[str, list[float]]:
+    """The host numbers each of the next ``steps`` steps from ``state`` needs, by name.
 
-    Not checked: the recipe's settings were checked when the optimizer was first
-    built, and a traced rate has no value to check.  ``constants`` are one
-    step's host numbers from :func:`step_constants` (Adam's two bias
-    corrections), as arrays; the rebuilt Adam leaves its state's count alone.
+    For Adam, the bias corrections ``c1`` and ``c2`` of :func:`adam_corrections`,
+    the same Python floats its eager ``update`` computes; none for the others.
     """
-    step = scale(-learning_rate)
-    if recipe.kind == "sgd":
-        return chain(step)
-    if recipe.kind == "momentum":
-        decay, nesterov = recipe.settings
-        return chain(trace(decay, nesterov=nesterov), step)
-    b1, b2, eps = recipe.settings
-    c1, c2 = constants
-    return chain(_scale_by_adam_corrected(b1, b2, eps, c1, c2), step)
-
-
-def step_constants(recipe: Recipe, state: State, steps: int) -> list[tuple[float, ...]]:
-    """The host numbers each of the next ``steps`` steps from ``state`` needs (Adam's).
-
-    For Adam, the bias corrections of :func:`adam_corrections`, the same Python
-    floats its eager ``update`` computes; nothing for the other optimizers.
-    """
-    if recipe.kind != "adam":
-        return [()] * steps
-    b1, b2, _ = recipe.settings
-    count = _adam_count(state)
-    return [adam_corrections(b1, b2, count + k) for k in range(1, steps + 1)]
+    counts = [int(s.count or 0) for s in state if isinstance(s, ScaleByAdamState)]
+    if not counts or optimizer.hyperparams is None:
+        return {}
+    numbers = dict(optimizer.hyperparams.numbers)
+    b1, b2 = numbers["b1"], numbers["b2"]
+    pairs = [adam_corrections(b1, b2, counts[0] + k) for k in range(1, steps + 1)]
+    return {"c1": [c for c, _ in pairs], "c2": [c for _, c in pairs]}
 
 
 def host_counts_removed(state: State) -> State:
@@ -267,8 +305,3 @@ def host_counts_restored(traced: State, state: State, steps: int) -> State:
         t._replace(count=int(s.count or 0) + steps) if isinstance(s, ScaleByAdamState) else t
         for t, s in zip(traced, state, strict=True)
     )
-
-
-def _adam_count(state: State) -> int:
-    """The step count of a chain state that holds Adam's."""
-    return next(int(s.count or 0) for s in state if isinstance(s, ScaleByAdamState))

@@ -2,17 +2,22 @@
 
 On a backend whose adapter compiles (``adapter.compiled_epoch()`` is not None:
 JAX), :func:`mlp_xp.training.run_epochs` runs each epoch as one call of a
-function compiled with the plan, the optimizer's kind and settings, alpha, the
-batch size and the shapes held static.  Inside it, a scan over the epoch's
-batches gathers each batch's rows on the device by the host's row order, one
-batch at a time, through the training rows' index and the standardisation of
-:class:`~mlp_xp.training.step.Data` (never a shuffled, split or scaled copy of
-the data), and runs the :func:`~mlp_xp.training.step.train_step` the eager loop
-runs, on the same kernels.  The learning rate is a traced argument, so a schedule that changes it
-every epoch compiles nothing new; so are the row order and Adam's bias
-corrections, which the host computes as in the eager loop.  Nothing is read
-back inside the epoch: the call returns the new weights and optimizer state and
-one vector of the batch losses (with sample weights, their weight sums; and the
+function compiled once per :class:`EpochKey` (the placement, the plan, the
+optimizer's rule) and per shapes and dtypes (the batch size among them).
+Inside it, a scan over the epoch's batches gathers each batch's rows on the
+device by the host's row order, one batch at a time, through the training
+rows' index and the standardisation of :class:`~mlp_xp.training.step.Data`
+(never a shuffled, split or scaled copy of the data), and runs the
+:func:`~mlp_xp.training.step.train_step` the eager loop runs, on the same
+kernels.  The numbers are data, not code: as optax's ``inject_hyperparams``
+does, the optimizer's hyperparameters (the learning rate, the momentum, Adam's
+betas and eps) and alpha travel as 0-d arrays in the state the epoch carries
+(:class:`~mlp_xp.nn.optimizers.InjectHyperparamsState`), so that a schedule
+changing the rate every epoch, or a search over alpha or the rate, compiles
+nothing new; so are the row order and Adam's bias corrections, which the host
+computes as in the eager loop.  Nothing is read back inside the epoch: the call
+returns the new weights and optimizer state and one vector of the batch losses
+(with sample weights, their weight sums; and the
 validation loss), which the epoch driver reads once.
 
 **Shapes are bucketed**, so that fits on data of nearly one size share a
@@ -39,7 +44,7 @@ apart from the eager loop's plain mean over the rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -48,13 +53,12 @@ from ..backend import Array, Placement, compiled_call, dtype_name
 from ..caches import LRU
 from ..nn.layers import Params
 from ..nn.optimizers import (
+    InjectHyperparamsState,
     Optimizer,
-    Recipe,
     State,
     host_counts_removed,
     host_counts_restored,
-    rebuild,
-    step_constants,
+    step_numbers,
 )
 from ..nn.plan import Plan
 from ..tree import tree_map
@@ -215,28 +219,27 @@ class CompiledEpochs:
         batches: np.ndarray | None,
     ) -> tuple[EpochResult, Any]:
         """One epoch as one compiled call; the second item is the steps' trace (or None)."""
-        recipe = optimizer.recipe
-        if recipe is None:
-            msg = "a compiled epoch needs an optimizer from sgd, momentum or adam (its recipe)"
+        hyper = optimizer.hyperparams
+        if hyper is None:
+            msg = "a compiled epoch needs an optimizer of sgd, momentum or adam (its hyperparams)"
             raise ValueError(msg)
         layout = self.layout
         index, counts = epoch_index(layout, order, batches)
-        constants = step_constants(recipe, state, layout.batches)
-        width = len(constants[0]) if constants else 0
-        table = np.ones((layout.slots, width), dtype=self.dtype)
-        if width:
-            table[: layout.batches] = constants
-        host = (
-            index,
-            counts,
-            tuple(table[:, j] for j in range(width)),
-            np.asarray(recipe.learning_rate, dtype=self.dtype),
+        per_step = {}  # each step's host numbers (Adam's bias corrections), one per slot
+        for name, values in step_numbers(optimizer, state, layout.batches).items():
+            per_step[name] = np.ones(layout.slots, dtype=self.dtype)
+            per_step[name][: layout.batches] = values
+        numbers = {**dict(hyper.numbers), "alpha": self.alpha}
+        carried = InjectHyperparamsState(
+            {name: np.asarray(value, dtype=self.dtype) for name, value in numbers.items()},
+            host_counts_removed(state),
         )
-        fn = _epoch_function(self.placement, self.plan, recipe, self.alpha, layout, self.trace)
+        fn = _epoch_function(EpochKey(self.placement, self.plan, hyper.rule, self.trace))
+        host = (index, counts, per_step)
         params_out, traced, values, steps = fn(
-            params, host_counts_removed(state), self.data, self.rows, self.prepare, self.val, host
+            params, carried, self.data, self.rows, self.prepare, self.val, host
         )
-        state_out = host_counts_restored(traced, state, layout.batches)
+        state_out = host_counts_restored(traced.inner_state, state, layout.batches)
         weighted = self.data[2] is not None
         rows = None if weighted else [int(c) for c in counts[: layout.batches]]
         return EpochResult(params_out, state_out, values, layout, rows), steps
@@ -254,52 +257,66 @@ def _bucketed_rows(n: int, batch_size: int) -> int:
     return bucket(math.ceil(n / batch_size)) * batch_size
 
 
-_FUNCTIONS: LRU[tuple[Any, ...], Any] = LRU(maxsize=16)
-"""The compiled epochs by configuration (:func:`_epoch_function`): the latest 16.
+class EpochKey(NamedTuple):
+    """What a compiled epoch is compiled for, beyond its arguments' shapes and dtypes.
 
-The key holds hyperparameters (``alpha``, the batch size), so a search over
-them would otherwise keep every compiled epoch of the process.
+    The one rule of what is static: what is not a number.  Where it runs, the
+    network's plan, the optimizer's rule (a module-level function, one per
+    named optimizer) and whether it records its steps are static and make the
+    key; every number (the hyperparameters, alpha, Adam's corrections, the row
+    order) is an array argument, whose shape and dtype (the batch size, the
+    scan's length, the data's size) the compiler (``jax.jit``) keys on itself.
+    """
+
+    placement: Placement
+    plan: Plan
+    rule: Callable[..., Optimizer]
+    trace: bool
+
+
+_FUNCTIONS: LRU[EpochKey, Any] = LRU(maxsize=16)
+"""The compiled epochs by :class:`EpochKey`: the latest 16.
+
+Every compiled function keeps its compilations, one per shape and dtype, so
+a process that trains many networks or on many backends keeps the latest few.
 """
 
 
-def _epoch_function(
-    placement: Placement, plan: Plan, recipe: Recipe, alpha: float, layout: Layout, trace: bool
-) -> Any:
-    """The compiled epoch for this configuration, compiled once per shape (cached).
+def _epoch_function(key: EpochKey) -> Any:
+    """The compiled epoch for ``key``, compiled once per shape and dtype (cached).
 
     The compiler (``jax.jit``) caches its compilations by the arguments' shapes,
     dtypes and tree structure, so one function serves every fit of a
-    configuration; :func:`compilations` counts them.
+    configuration, whatever its hyperparameters; :func:`compilations` counts them.
     """
-    key = (placement, plan, recipe.kind, recipe.settings, alpha, layout.batch_size, trace)
 
     def make() -> Any:
-        compiler = placement.adapter.compiled_epoch()
-        return compiler.jit(
-            _epoch_body(placement, compiler, plan, recipe, alpha, layout.batch_size, trace)
-        )
+        compiler = key.placement.adapter.compiled_epoch()
+        return compiler.jit(_epoch_body(key, compiler))
 
     return _FUNCTIONS.get_or_make(key, make)
 
 
-def _epoch_body(
-    placement: Placement,
-    compiler: Any,
-    plan: Plan,
-    recipe: Recipe,
-    alpha: float,
-    size: int,
-    trace: bool,
-) -> Any:
+def _epoch_body(key: EpochKey, compiler: Any) -> Any:
     """The function to compile: a scan over the epoch's batches, then the validation loss."""
+    placement, plan, rule, trace = key
     xp = placement.xp
 
     def epoch(
-        params: Params, state: State, data: Any, rows: Any, prepare: Any, val: Any, host: Any
+        params: Params,
+        carried: InjectHyperparamsState,
+        data: Any,
+        rows: Any,
+        prepare: Any,
+        val: Any,
+        host: Any,
     ) -> Any:
         _TRACES[0] += 1  # runs once per compilation, while the function is traced
         X, Y, W = data
-        index, counts, constants, rate = host
+        index, counts, per_step = host
+        numbers = dict(carried.hyperparams)
+        alpha = numbers.pop("alpha")
+        size = index.shape[1]
         dtype = X.dtype
         slot = xp.arange(size, dtype=index.dtype, device=placement.device)
 
@@ -313,7 +330,7 @@ def _epoch_body(
             return Xb, Yb, Wb
 
         def step(params: Params, state: State, Xb: Array, Yb: Array, w: Any, c: Any) -> Any:
-            optimizer = rebuild(recipe, rate, c)
+            optimizer = rule(**numbers, **c)
             params, state, loss = train_step(
                 placement, params, state, Xb, Yb, plan, optimizer, alpha, w
             )
@@ -344,7 +361,7 @@ def _epoch_body(
             return (params, state), (loss, weight, (params, state) if trace else None)
 
         (params, state), (losses, weights, steps) = compiler.scan(
-            body, (params, state), (index, counts, constants)
+            body, (params, carried.inner_state), (index, counts, per_step)
         )
         values = [losses] if W is None else [losses, weights]
         X_val, Y_val, W_val = val
@@ -352,7 +369,8 @@ def _epoch_body(
             # No L2 term: the validation loss measures the fit alone.
             loss = validation_loss(xp, params, plan, X_val, Y_val, W_val)
             values.append(xp.reshape(loss, (1,)))
-        return params, state, xp.concat(values), steps
+        out = InjectHyperparamsState(carried.hyperparams, state)
+        return params, out, xp.concat(values), steps
 
     return epoch
 

@@ -77,7 +77,7 @@ def run_epochs(
 
     On a backend that compiles (``adapter.compiled_epoch()``), each epoch is one
     compiled call (:mod:`mlp_xp.training.compiled`), unless ``compiled`` is
-    False or the optimizer is a hand-made chain without a recipe.
+    False or the optimizer is a hand-made chain without hyperparams.
     """
     has_val = data.X_val is not None
     orders = EpochOrders(batches.position, data.n_rows, batches.size, batches.shuffle, epochs)
@@ -91,7 +91,7 @@ def run_epochs(
             # Entered and left within the epoch: a scope held across a yield
             # would be restored out of order by interleaved generators.
             with full_precision(placement):
-                if fast is not None and epoch_optimizer.recipe is not None:
+                if fast is not None and epoch_optimizer.hyperparams is not None:
                     result, _ = fast.run(params, state, epoch_optimizer, order, batch_order)
                 else:
                     result = _eager_epoch(

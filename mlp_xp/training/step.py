@@ -48,7 +48,7 @@ def train_step(
     Y: Array,
     plan: Plan,
     optimizer: Optimizer,
-    alpha: float = 0.0,
+    alpha: float | Array = 0.0,
     w: Array | None = None,
 ) -> tuple[Params, State, Array]:
     """One optimizer step on one batch: (new params, new state, batch loss).
