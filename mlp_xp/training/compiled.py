@@ -1,19 +1,20 @@
 """The compiled epoch: one compiled call per epoch, scanning its batches (training layer).
 
 On a backend whose adapter compiles (``adapter.compiled_epoch()`` is not None:
-JAX), :func:`mlp_xp.training.run_epochs` runs each epoch as one call of a
-function compiled with the plan, the optimizer's kind and settings, alpha, the
-batch size and the shapes held static.  Inside it, a scan over the epoch's
-batches gathers each batch's rows on the device by the host's row order, one
-batch at a time, through the training rows' index and the standardisation of
-:class:`~mlp_xp.training.step.Data` (never a shuffled, split or scaled copy of
-the data), and runs the :func:`~mlp_xp.training.step.train_step` the eager loop
-runs, on the same kernels.  The learning rate is a traced argument, so a schedule that changes it
-every epoch compiles nothing new; so are the row order and Adam's bias
-corrections, which the host computes as in the eager loop.  Nothing is read
+JAX), the driver's compiled strategy (:mod:`mlp_xp.training.strategies`) runs
+each epoch as one call of a function compiled with the plan, the optimizer's
+kind and settings, alpha, the batch size and the shapes held static.  Inside
+it, a scan over the epoch's batches gathers each batch's rows on the device by
+the host's row order, one batch at a time, through the training rows' index
+and the standardisation of :class:`~mlp_xp.training.step.Data` (never a
+shuffled, split or scaled copy of the data), and runs the
+:func:`~mlp_xp.training.step.train_step` the eager strategy runs, on the same
+kernels.  The learning rate is a traced argument, so a schedule that changes
+it every epoch compiles nothing new; so are the row order and Adam's bias
+corrections, which the host computes as in the eager strategy.  Nothing is read
 back inside the epoch: the call returns the new weights and optimizer state and
 one vector of the batch losses (with sample weights, their weight sums; and the
-validation loss), which the epoch driver reads once.
+validation loss), which the driver reads once.
 
 **Shapes are bucketed**, so that fits on data of nearly one size share a
 compilation, such as the folds of a cross-validation (a row apart) and its refit
@@ -39,7 +40,6 @@ apart from the eager loop's plain mean over the rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -57,8 +57,7 @@ from ..nn.optimizers import (
     step_constants,
 )
 from ..nn.plan import Plan
-from ..tree import tree_map
-from .step import Data, Step, train_step, validation_loss
+from .step import Data, train_step, validation_loss
 
 BUCKET_BYTES = 2**26
 """Data (X, Y and weights) up to this many bytes are padded to a bucketed row count."""
@@ -123,7 +122,7 @@ def epoch_index(
 
     ``order`` permutes the rows (shuffle mode "rows"), ``batches`` the contiguous
     slices ("batches"); with neither, the slices come in row order, as in
-    :func:`mlp_xp.training.step.epoch_steps`.  Missing rows (the last batch's,
+    :func:`mlp_xp.training.step.epoch_batches`.  Missing rows (the last batch's,
     the skipped batches') point at row 0 and are not counted.
     """
     n, size, real, slots, _ = layout
@@ -169,7 +168,7 @@ class CompiledEpochs:
     placement : Placement
         Where the data live; its adapter's ``compiled_epoch()`` compiles.
     data : Data
-        What :func:`~mlp_xp.training.run_epochs` trains on: X, Y and W (n, 1)
+        What the :class:`~mlp_xp.training.driver.Driver` trains on: X, Y and W (n, 1)
         or None; the training ``rows`` (an index into them, or None for all);
         ``prepare``, the standardisation of each gathered batch, or None; and
         the validation set, whose loss is computed after each epoch, or None.
@@ -355,42 +354,6 @@ def _epoch_body(
         return params, state, xp.concat(values), steps
 
     return epoch
-
-
-def compiled_epoch_steps(
-    placement: Placement,
-    params: Params,
-    state: State,
-    X: Array,
-    Y: Array,
-    *,
-    plan: Plan,
-    optimizer: Optimizer,
-    batch_size: int,
-    order: np.ndarray | None,
-    alpha: float = 0.0,
-    batches: np.ndarray | None = None,
-    W: Array | None = None,
-) -> Iterator[Step]:
-    """:func:`~mlp_xp.training.step.epoch_steps`, as one compiled epoch that records its steps.
-
-    The epoch runs as one compiled call, as in ``fit``, that also returns every
-    step's weights and state; each is then yielded as a :class:`Step` (what the
-    parity check compares, step by step, with the reference).
-    """
-    data = Data(X, Y, W=W)
-    epochs = CompiledEpochs(
-        placement, data, plan=plan, batch_size=batch_size, alpha=alpha, trace=True
-    )
-    result, (all_params, all_states) = epochs.run(params, state, optimizer, order, batches)
-    layout = result.layout
-    _, counts = epoch_index(layout, order, batches)
-    weighted = W is not None
-    for k in range(layout.batches):
-        pick = tree_map(lambda a, k=k: None if a is None else a[k, ...], (all_params, all_states))
-        step_state = host_counts_restored(pick[1], state, k + 1)
-        weight = result.values[layout.slots + k] if weighted else None
-        yield Step(pick[0], step_state, result.values[k], int(counts[k]), weight)
 
 
 def compiles(placement: Placement) -> bool:
