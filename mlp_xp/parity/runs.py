@@ -161,6 +161,8 @@ def trajectory(
 class _Steps(Observer):
     """Records each step of a run, with the rows it trained on, until ``left`` are taken."""
 
+    reads_losses = False
+
     def __init__(self, placement: Placement, X: Array, left: int) -> None:
         self.placement, self.X, self.left = placement, X, left
         self.taken: deque[TrainingStep] = deque()

@@ -72,7 +72,8 @@ class Epoch:
 
     ``loss`` (the mean training loss per sample, with the L2 term) and
     ``val_loss`` (the validation loss without it, or None without a validation
-    set) are read back to the host together when first asked for, then kept.
+    set) are read back to the host together: at once when ``read`` (an
+    observer reads them), else when first asked for.
     """
 
     __slots__ = ("_has_val", "_result", "loss", "params", "position", "state", "steps", "val_loss")
@@ -80,7 +81,9 @@ class Epoch:
     loss: float
     val_loss: float | None
 
-    def __init__(self, result: EpochResult, position: dict[str, Any], has_val: bool) -> None:
+    def __init__(
+        self, result: EpochResult, position: dict[str, Any], has_val: bool, read: bool
+    ) -> None:
         self.params: Params = result.params
         self.state: State = result.state
         self.position = position
@@ -88,23 +91,32 @@ class Epoch:
         self.steps = result.layout.batches
         """How many optimizer steps (mini-batches) the epoch took."""
         self._result, self._has_val = result, has_val
+        if read:
+            self._read()
 
-    def __getattr__(self, name: str) -> Any:
-        # Called only while ``loss`` and ``val_loss`` are unset: the epoch's one
-        # read-back, its batch losses (and weight sums) and validation loss.
-        if name not in ("loss", "val_loss"):
-            raise AttributeError(name)
+    def _read(self) -> None:
+        """The epoch's one read-back: its batch losses (and weight sums) and validation loss."""
         result = self._result
         values = to_host(result.values).tolist()
         n, block = result.layout.batches, result.layout.slots
         rows = values[block : block + n] if result.rows is None else list(result.rows)
         self.loss = epoch_loss(values[:n], rows)
         self.val_loss = float(values[-1]) if self._has_val else None
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only while ``loss`` and ``val_loss`` are unset (not read yet).
+        if name not in ("loss", "val_loss"):
+            raise AttributeError(name)
+        self._read()
         return getattr(self, name)
 
 
 class Observer:
     """An extension point of the driver; every hook is optional (see the module's text)."""
+
+    reads_losses: bool = True
+    """Whether ``on_epoch_end`` reads the epoch's losses; a driver whose observers
+    all say False reads nothing back (the parity suite's constant schedules)."""
 
     def on_epoch_begin(self, run: Run) -> None:
         """Before an epoch."""
@@ -162,6 +174,7 @@ class Driver:
         self.observers = tuple(observers)
         self.watchers = tuple(o for o in self.observers if _defines(o, "on_step_end"))
         self.openers = tuple(o for o in self.observers if _defines(o, "on_epoch_begin"))
+        self.reads = any(o.reads_losses for o in self.observers)
         self.optimizer = optimizer
         self.strategy: Strategy = choose_strategy(
             placement,
@@ -230,7 +243,7 @@ class Driver:
                 if result is None:  # a step observer ended the run mid-epoch
                     return
                 params, state = result.params, result.state
-                epoch = Epoch(result, position, self.has_val)
+                epoch = Epoch(result, position, self.has_val, self.reads)
                 stop = False
                 for observer in observers:
                     if observer.on_epoch_end(run, epoch):

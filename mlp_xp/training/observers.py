@@ -64,6 +64,8 @@ class Schedule(Observer):
     runs (``cosine`` decays over them).
     """
 
+    reads_losses = False
+
     def __init__(
         self,
         state: dict[str, Any],
