@@ -4,7 +4,7 @@
 shared machine's slow spells move by 10% and more.  This measures the loop apart,
 on the data ``benchmarks/fit.py`` fits (8 batches of the case's rows, NumPy):
 
-* the loop alone: ``run_epochs`` and ``MLPRegressor.fit`` (unshuffled) with the
+* the loop alone: the training ``Driver`` and ``MLPRegressor.fit`` (unshuffled) with the
   step replaced by one that returns at once, so what is timed is the slicing, the
   loss bookkeeping, the read-back, the record and the callbacks: the median
   epoch (between consecutive ends) of each fit, the best of ``--repeats`` fits;
@@ -15,7 +15,7 @@ on the data ``benchmarks/fit.py`` fits (8 batches of the case's rows, NumPy):
     python benchmarks/loop_cost.py [--case tiny] [--dtype float32] [--repeats 5] [--first-epochs]
 
 ``--first-epochs`` runs the second part alone, which also runs against older
-versions of mlp_xp (whose loop did not call ``train_step`` from ``training.loop``).
+versions of mlp_xp (whose loop did not call ``train_step`` from ``training.strategies``).
 """
 
 from __future__ import annotations
@@ -33,11 +33,22 @@ from cases import CASES, CPU, LEARNING_RATE
 from fit import fit_data
 
 import mlp_xp
-import mlp_xp.training.loop as loop
+import mlp_xp.training.strategies as loop
 from mlp_xp.nn.layers import Layer
 from mlp_xp.nn.optimizers import sgd
 from mlp_xp.nn.plan import make_plan
-from mlp_xp.training import Batches, Data, run_epochs, start_position
+from mlp_xp.training import Batches, Data, Driver, Epoch, Observer, Run, start_position
+
+
+class Stamps(Observer):
+    """The time at each epoch's end, as fit's callback takes it."""
+
+    def __init__(self, stamps: list[float]) -> None:
+        self.stamps = stamps
+
+    def on_epoch_end(self, run: Run, epoch: Epoch) -> bool:
+        self.stamps.append(time.perf_counter())
+        return False
 
 
 def epoch_times(stamps: list[float]) -> list[float]:
@@ -78,11 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     def loop_stamps() -> list[float]:
         stamps = [time.perf_counter()]
         position = start_position(np.random.default_rng(0))
-        for _ in run_epochs(
-            CPU, params, opt.init(params), Data(X, Y), plan=plan, optimizer=lambda: opt,
-            batches=Batches(n, None, position), alpha=0.0, epochs=args.epochs,
-        ):  # fmt: skip
-            stamps.append(time.perf_counter())
+        driver = Driver(
+            CPU, Data(X, Y), plan=plan, alpha=0.0, batches=Batches(n, None, position),
+            optimizer=opt, observers=[Stamps(stamps)],
+        )  # fmt: skip
+        driver.run(params, opt.init(params), args.epochs)
         return stamps
 
     loss = np.asarray(np.zeros((), dtype=args.dtype))
@@ -101,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             loop.train_step = real
         print(f"{args.case} {args.dtype}, {n} rows x 8 batches, the step a no-op:")
-        print(f"  run_epochs: {alone * 1e6:.1f} us an epoch (median, best of {args.repeats})")
+        print(f"  the driver: {alone * 1e6:.1f} us an epoch (median, best of {args.repeats})")
         print(f"  fit:        {fitted * 1e6:.1f} us an epoch")
 
     firsts = [epoch_times(fit_stamps(200, True)) for _ in range(args.repeats)]

@@ -17,9 +17,9 @@ from mlp_xp.nn.layers import Layer
 from mlp_xp.nn.optimizers import OPTIMIZERS, chain, scale
 from mlp_xp.nn.plan import make_plan
 from mlp_xp.parity import tolerance
-from mlp_xp.training import Batches, Data, run_epochs, start_position
+from mlp_xp.training import Batches, Data, Driver, Observer, start_position
 from mlp_xp.training import compiled as compiled_module
-from mlp_xp.training import loop as loop_module
+from mlp_xp.training import driver as driver_module
 from mlp_xp.training.compiled import Layout, bucket, compilations, epoch_index
 
 needs_jax = pytest.mark.skipif(
@@ -53,8 +53,21 @@ def test_epoch_index_holds_the_eager_batches_rows_and_counts():
     assert counts.tolist() == [4, 4, 2, 0]
 
 
+class _Rates(Observer):
+    """Each epoch's optimizer at the next rate; each epoch's losses read, as fit reads them."""
+
+    def __init__(self, opt, rates):
+        self.opt, self.rates = opt, iter(rates)
+
+    def on_epoch_begin(self, run):
+        run.optimizer = self.opt(next(self.rates))
+
+    def on_epoch_end(self, run, epoch):
+        return epoch.loss is None and epoch.val_loss is None  # read once, never True
+
+
 def _train(placement, optimizer, *, compiled, shuffle="rows", weights=False, val=False, epochs=3):
-    """Three epochs of run_epochs on BMI data (a last, smaller batch), compiled or not."""
+    """Three epochs of the driver on BMI data (a last, smaller batch), compiled or not."""
     X, y = make_bmi(203, seed=3)
     rng = np.random.default_rng(0)
     host = {"X": (X - X.mean(0)) / X.std(0), "Y": ((y - y.mean()) / y.std()).reshape(-1, 1)}
@@ -76,21 +89,16 @@ def _train(placement, optimizer, *, compiled, shuffle="rows", weights=False, val
         for Wl, b in mlp_xp.init_params((2, 8, 1), seed=0)
     )
     opt = OPTIMIZERS[optimizer]
-    rates = iter([0.05, 0.02, 0.01, 0.005])
-    results = list(
-        run_epochs(
-            placement,
-            params,
-            opt(0.05).init(params),
-            data,
-            plan=make_plan("relu", "squared_error"),
-            optimizer=lambda: opt(next(rates)),
-            batches=Batches(16, shuffle, start_position(np.random.default_rng(5))),
-            alpha=1e-3,
-            epochs=epochs,
-            compiled=compiled,
-        )
+    driver = Driver(
+        placement,
+        data,
+        plan=make_plan("relu", "squared_error"),
+        alpha=1e-3,
+        batches=Batches(16, shuffle, start_position(np.random.default_rng(5))),
+        observers=[_Rates(opt, [0.05, 0.02, 0.01, 0.005])],
+        compiled=compiled,
     )
+    results = list(driver.epochs(params, opt(0.05).init(params), epochs))
     vector = np.concatenate([to_host(a).ravel() for layer in results[-1].params for a in layer])
     return results, vector
 
@@ -158,17 +166,15 @@ def test_a_hand_made_optimizer_without_a_recipe_trains_eagerly():
     X = from_host(np.ones((8, 2)), jax, "float64")
     params = (Layer(from_host(np.ones((1, 2)), jax, "float64"), from_host(np.zeros(1), jax)),)
     before = compilations()
-    (epoch,) = run_epochs(
+    driver = Driver(
         jax,
-        params,
-        (),
         Data(X, X[:, :1]),
         plan=make_plan("identity", "squared_error"),
-        optimizer=lambda: chain(scale(-0.1)),
-        batches=Batches(4, None, start_position(np.random.default_rng(0))),
         alpha=0.0,
-        epochs=1,
+        batches=Batches(4, None, start_position(np.random.default_rng(0))),
+        optimizer=chain(scale(-0.1)),
     )
+    (epoch,) = driver.epochs(params, (), 1)
     assert epoch.steps == 2
     assert compilations() == before
 
@@ -304,7 +310,7 @@ def test_an_epoch_is_one_compiled_call_and_one_read_back(monkeypatch):
     # Inside the compiled call nothing can be read back (a traced value has none
     # to read: JAX raises); outside it, the driver reads the epoch's losses once.
     calls = {"compiled": 0, "to_host": 0}
-    compile_epoch, read = compiled_module._epoch_function, loop_module.to_host
+    compile_epoch, read = compiled_module._epoch_function, driver_module.to_host
 
     def counted(*args):
         fn = compile_epoch(*args)
@@ -320,7 +326,7 @@ def test_an_epoch_is_one_compiled_call_and_one_read_back(monkeypatch):
         return read(x)
 
     monkeypatch.setattr(compiled_module, "_epoch_function", counted)
-    monkeypatch.setattr(loop_module, "to_host", counted_read)
+    monkeypatch.setattr(driver_module, "to_host", counted_read)
     _train(resolve("jax", "cpu"), "adam", compiled=True, val=True, epochs=3)
     assert calls == {"compiled": 3, "to_host": 3}
 

@@ -22,7 +22,7 @@ import mlp_xp.cluster.client
 from mlp_xp.backend import materialize, resolve, shard_rows, to_host
 from mlp_xp.cli import main
 from mlp_xp.parity import tolerance
-from mlp_xp.training import batch_order, epoch_steps
+from mlp_xp.training import Data, batch_order, choose_strategy
 
 da = pytest.importorskip("dask.array")
 dask_config = pytest.importorskip("dask.config")
@@ -111,20 +111,9 @@ def test_batch_order_visits_every_row_once():
     params = mlp_xp.init_params((1, 1), seed=0, dtype="float64")
     plan = mlp_xp.nn.plan.make_plan("identity", "squared_error", "identity")
     opt = mlp_xp.sgd(0.1)
-    steps = list(
-        epoch_steps(
-            placement,
-            params,
-            opt.init(params),
-            X,
-            X,
-            plan=plan,
-            optimizer=opt,
-            batch_size=4,
-            order=None,
-            batches=order,
-        )
-    )
+    strategy = choose_strategy(placement, Data(X, X), plan=plan, batch_size=4, alpha=0.0)
+    steps = []
+    strategy.epoch(params, opt.init(params), opt, None, order, steps.append)
     assert sorted(s.rows for s in steps) == [2, 4, 4]
     assert [s.rows for s in steps] == [4 if i < 2 else 2 for i in order]
 

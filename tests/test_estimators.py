@@ -156,7 +156,7 @@ def test_partial_fit():
 
 
 def test_history_is_read_back_once_per_epoch(monkeypatch):
-    import mlp_xp.training.loop as est
+    import mlp_xp.training.driver as est
 
     calls = []
     original = est.to_host

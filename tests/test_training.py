@@ -11,7 +11,14 @@ import pytest
 import mlp_xp
 from mlp_xp import training
 from mlp_xp.backend import to_host
-from mlp_xp.training import EpochOrders, batch_order, epoch_order, epoch_steps, start_position
+from mlp_xp.training import (
+    Data,
+    EpochOrders,
+    batch_order,
+    choose_strategy,
+    epoch_order,
+    start_position,
+)
 
 
 def _in_line(seed: int, n: int, batch: int, mode: str | None, epochs: int) -> list:
@@ -132,19 +139,12 @@ def _epoch(target, order, batch_size, permuted=None):
     params = target.params([(W, b) for W, b in host])
     opt = mlp_xp.sgd(0.05)
     plan = mlp_xp.nn.plan.make_plan("relu", "squared_error")
-    steps = list(
-        epoch_steps(
-            target.placement,
-            params,
-            opt.init(params),
-            target.asarray(X),
-            target.asarray(Y),
-            plan=plan,
-            optimizer=opt,
-            batch_size=batch_size,
-            order=order,
-        )
+    data = Data(target.asarray(X), target.asarray(Y))
+    strategy = choose_strategy(
+        target.placement, data, plan=plan, batch_size=batch_size, alpha=0.0, compiled=False
     )
+    steps = []
+    strategy.epoch(params, opt.init(params), opt, order, None, steps.append)
     return [s.rows for s in steps], [
         to_host(a) for a in mlp_xp.nn.layers.flatten(steps[-1].params)
     ]

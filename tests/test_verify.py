@@ -269,7 +269,7 @@ def test_edited_scalers_or_classes_fail():
 
 def _interrupt_inside_epoch(monkeypatch, epoch: int) -> None:
     """A Ctrl-C while epoch ``epoch`` trains, as a user's would land (not at an epoch's end)."""
-    import mlp_xp.estimators.epochs as base
+    import mlp_xp.training.observers as base
 
     real = base.check_diverged
 

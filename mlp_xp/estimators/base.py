@@ -45,7 +45,7 @@ from ..nn.init import init_params
 from ..nn.layers import Params
 from ..nn.optimizers import Optimizer
 from ..nn.plan import Plan
-from ..training import check_callbacks, start_position, start_schedule
+from ..training import check_callbacks, shuffle_start, start_schedule
 from .epochs import EpochLoop
 from .fitted import fitted_model_of, network_of, record_data, restored
 from .inputs import (
@@ -387,7 +387,7 @@ class _BaseMLP(TrainingData, EpochLoop, Hyperparameters):
         )
         fresh = TrainingState(
             opt=optimizer.init(self.params_),
-            rng=start_position(np.random.default_rng([int(self.seed), 2])),
+            rng=shuffle_start(int(self.seed)),
             lr=float(self.learning_rate),
             split=self._validation_split,
         )

@@ -1,9 +1,11 @@
-"""The estimators' epoch loop: schedule, stopping, callbacks, why it stopped (estimator layer).
+"""The estimators' training run: the driver and its observers, why it stopped (estimator layer).
 
-:class:`EpochLoop` is mixed into both estimators.  It drives
-:func:`mlp_xp.training.run_epochs`, commits each complete epoch, applies the
-stopping rule and the learning-rate schedule, calls the user's callbacks, and
-records in ``stop_reason_`` why training stopped:
+:class:`EpochLoop` is mixed into both estimators.  It trains through
+:class:`mlp_xp.training.Driver`, with the training layer's observers (the
+divergence check, the learning-rate schedule, the stopping rule, the user's
+callbacks) and its own, which commits each complete epoch (weights, optimizer
+state, history, provenance), and records in ``stop_reason_`` why training
+stopped:
 
 * ``"converged"``: the training loss did not improve by ``tol`` for ``patience`` epochs;
 * ``"early_stopping"``: the validation loss did not (``best_epoch_``'s weights are restored);
@@ -16,7 +18,6 @@ records in ``stop_reason_`` why training stopped:
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from sklearn.exceptions import ConvergenceWarning
@@ -24,19 +25,18 @@ from sklearn.exceptions import ConvergenceWarning
 from ..backend import Placement
 from ..errors import DivergenceError, warn_at_caller
 from ..nn.layers import Params
-from ..nn.optimizers import OPTIMIZERS, Optimizer
 from ..nn.plan import Plan
 from ..training import (
     Batches,
+    Callbacks,
     Data,
+    Divergence,
+    Driver,
     Epoch,
-    Stopping,
-    adapt,
-    after_epoch,
-    check_diverged,
-    epoch_rate,
-    run_callbacks,
-    run_epochs,
+    Observer,
+    Run,
+    Schedule,
+    StoppingRule,
 )
 from .provenance import end_segment, ending, joined, progress, with_segment
 
@@ -49,16 +49,6 @@ STOP_REASONS: tuple[str, ...] = (
     "max_epochs",
 )
 """Every value of ``stop_reason_``."""
-
-
-@functools.lru_cache(maxsize=64)
-def _optimizer(name: str, learning_rate: float) -> Optimizer:
-    """The optimizer ``name`` at ``learning_rate``, made once per rate.
-
-    Optimizers are immutable, so epochs at one rate share one: making Adam anew
-    every epoch took 2 us of the lecture network's 0.4 ms epoch.
-    """
-    return OPTIMIZERS[name](learning_rate)
 
 
 class EpochLoop:
@@ -91,18 +81,6 @@ class EpochLoop:
 
         def _shuffle_mode(self, placement: Placement) -> str | None: ...
 
-    def _epoch_optimizer(self, state: dict[str, Any], max_epochs: int) -> Optimizer:
-        """The optimizer of the coming epoch, at the schedule's learning rate."""
-        state["lr_now"] = epoch_rate(
-            self.schedule,
-            state,
-            learning_rate=float(self.learning_rate),
-            power_t=float(self.power_t),
-            epoch=self.n_epochs_,
-            epochs=max_epochs,
-        )
-        return _optimizer(self.optimizer, state["lr_now"])
-
     def _train_on(
         self,
         placement: Placement,
@@ -112,53 +90,52 @@ class EpochLoop:
         stopping: bool,
         segment: dict[str, Any],
     ) -> None:
-        """The training loop, on the placement's device; ``segment`` records how it went."""
+        """The training run, on the placement's device; ``segment`` records how it went."""
         state = getattr(self, "_state", None) or {}
         n = data.n_rows
         batches = Batches(
             min(int(self.batch_size), n), self._shuffle_mode(placement), state["rng"]
         )
-        rule = Stopping(state, float(self.tol), int(self.patience))
-        steps, reason = 0, "max_epochs"
+        start = self.n_epochs_
         watch_val = data.X_val is not None
+        rule = (
+            StoppingRule(state, tol=self.tol, patience=self.patience, schedule=self.schedule)
+            if stopping
+            else None
+        )
         # The record with this call's segment, made once; each epoch updates the
         # segment in place (rebuilding the record every epoch was quadratic in epochs).
         record = with_segment(getattr(self, "provenance_", None), segment)
+        commit = _Commit(self, state, segment, record, rule)
+        users = Callbacks(callbacks, start=start, epochs=max_epochs)
+        # The epoch is handled whole (the stopping rule included) before the
+        # callbacks run: a callback that raises leaves the state an interrupt in
+        # the next epoch would, so that a resume continues exactly.
+        observers: list[Observer] = [
+            Divergence(start=start, learning_rate=self.learning_rate),
+            Schedule(
+                state,
+                name=self.schedule,
+                optimizer=self.optimizer,
+                learning_rate=float(self.learning_rate),
+                power_t=float(self.power_t),
+                start=start,
+                epochs=max_epochs,
+            ),
+            *([] if rule is None else [rule]),
+            commit,
+            users,
+        ]
+        driver = Driver(
+            placement,
+            data,
+            plan=self._plan(),
+            alpha=float(self.alpha),
+            batches=batches,
+            observers=observers,
+        )
         try:
-            for epoch in run_epochs(
-                placement,
-                self.params_,
-                state["opt"],
-                data,
-                plan=self._plan(),
-                optimizer=lambda: self._epoch_optimizer(state, max_epochs),
-                batches=batches,
-                alpha=float(self.alpha),
-                epochs=max_epochs - self.n_epochs_,
-            ):
-                check_diverged(epoch, self.n_epochs_, self.learning_rate)
-                self._commit(state, epoch, n)
-                steps += epoch.steps
-                # A checkpoint saved by a callback (the command line's periodic one)
-                # records this segment so far, as an interrupted one would be.
-                progress(segment, end_epoch=self.n_epochs_, steps=steps)
-                self.provenance_ = record
-                # The epoch is handled whole (the stopping rule included) before the
-                # callbacks run: a callback that raises leaves the state an interrupt
-                # in the next epoch would, so that a resume continues exactly.
-                if stopping and self._rule_stops(rule, state, epoch):
-                    reason = "early_stopping" if watch_val else "converged"
-                logs = {
-                    "epoch": self.n_epochs_,
-                    "epochs": max_epochs,
-                    "loss": epoch.loss,
-                    "val_loss": epoch.val_loss,
-                    "learning_rate": state["lr_now"],
-                }
-                if run_callbacks(callbacks, self.n_epochs_, logs) is not None:
-                    reason = "callback" if reason == "max_epochs" else reason
-                if reason != "max_epochs":
-                    break
+            driver.run(self.params_, state["opt"], max_epochs - start)
         except BaseException as exc:
             # Keep the state of the last complete epoch, so that the checkpoint the
             # caller saves resumes exactly; then let the interrupt through.
@@ -166,17 +143,17 @@ class EpochLoop:
                 self.interrupted_ = True
             self.stop_reason_ = "diverged" if isinstance(exc, DivergenceError) else "interrupted"
             self._state = state
-            self._record(record, segment, ending(exc, False), steps, None)
+            self._record(record, segment, ending(exc, False), commit.steps, None)
             raise
+        reason = "max_epochs"
+        if rule is not None and rule.stopped:
+            reason = "early_stopping" if watch_val else "converged"
+        elif users.stopper is not None:
+            reason = "callback"
         self._state = state
-        self._finish(record, state, segment, reason, steps, stopping and watch_val, max_epochs)
-
-    def _rule_stops(self, rule: Stopping, state: dict[str, Any], epoch: Epoch) -> bool:
-        """The stopping rule after an epoch (the adaptive schedule may postpone it)."""
-        stop, best = rule.update(epoch.loss, epoch.val_loss, self.params_)
-        if best:
-            self.best_epoch_ = self.n_epochs_
-        return adapt(self.schedule, state, stop)
+        self._finish(
+            record, state, segment, reason, commit.steps, stopping and watch_val, max_epochs
+        )
 
     def _finish(
         self,
@@ -205,17 +182,6 @@ class EpochLoop:
             )
             warn_at_caller(msg, ConvergenceWarning)
 
-    def _commit(self, state: dict[str, Any], epoch: Epoch, rows: int) -> None:
-        """An epoch is complete: keep its weights, optimizer state, position and losses."""
-        self.params_, state["opt"] = epoch.params, epoch.state
-        state["rng"] = epoch.position
-        after_epoch(state, rows)
-        self.n_epochs_ += 1
-        self.history_["loss"].append(epoch.loss)
-        self.history_["val_loss"].append(epoch.val_loss)
-        self.history_.setdefault("learning_rate", []).append(state["lr_now"])
-        self.loss_ = epoch.loss
-
     def _record(
         self,
         record: dict[str, Any],
@@ -229,3 +195,42 @@ class EpochLoop:
             segment, ended=ended, end_epoch=self.n_epochs_, steps=steps, best_epoch=best_epoch
         )
         self.provenance_ = joined(record)
+
+
+class _Commit(Observer):
+    """An epoch is complete: the model keeps its weights, optimizer state, position and losses.
+
+    It also records the segment so far in the model's provenance, so that a
+    checkpoint a callback saves (the command line's periodic one) records it,
+    as an interrupted one would be; and ``best_epoch_`` when the stopping rule
+    found this epoch's weights the best.
+    """
+
+    def __init__(
+        self,
+        model: EpochLoop,
+        state: dict[str, Any],
+        segment: dict[str, Any],
+        record: dict[str, Any],
+        rule: StoppingRule | None,
+    ) -> None:
+        self.model, self.state, self.segment, self.record, self.rule = (
+            model, state, segment, record, rule
+        )  # fmt: skip
+        self.steps = 0
+
+    def on_epoch_end(self, run: Run, epoch: Epoch) -> bool:
+        model, state = self.model, self.state
+        model.params_, state["opt"] = epoch.params, epoch.state
+        state["rng"] = epoch.position
+        model.n_epochs_ += 1
+        model.history_["loss"].append(epoch.loss)
+        model.history_["val_loss"].append(epoch.val_loss)
+        model.history_.setdefault("learning_rate", []).append(state["lr_now"])
+        model.loss_ = epoch.loss
+        self.steps += epoch.steps
+        progress(self.segment, end_epoch=model.n_epochs_, steps=self.steps)
+        model.provenance_ = self.record
+        if self.rule is not None and self.rule.best:
+            model.best_epoch_ = model.n_epochs_
+        return False

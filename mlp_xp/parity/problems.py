@@ -3,7 +3,8 @@
 Every run starts from the same numbers: the data and the initial weights are
 drawn on the host in float64 (:func:`make_problem`, or
 :func:`~mlp_xp.parity.user_data.problem_from_data` for the user's own data),
-and the batch order comes from a host generator with the same seed.
+and the batch order comes from the host generator ``fit`` shuffles with for the
+same seed (:func:`mlp_xp.training.shuffle_start`).
 """
 
 from __future__ import annotations
@@ -98,10 +99,16 @@ class ParityConfig:
         Weigh the rows with integer weights 0 to 3 drawn from ``seed`` (as
         ``fit(X, y, sample_weight=...)`` does: each batch's loss is its weighted
         mean, the L2 term divided by its weight sum).
-    schedule : {"constant", "invscaling", "cosine"}
+    schedule : {"constant", "invscaling", "adaptive", "cosine"}
         The learning-rate schedule over the run's epochs, as the estimators'
-        ``schedule`` (``power_t`` 0.5); ``"adaptive"`` follows the stopping rule
-        of ``fit``, so it is checked by ``mlp-xp verify`` instead.
+        ``schedule``: the run goes through the training driver ``fit`` uses,
+        with its schedule observer (and, for ``"adaptive"``, its stopping rule,
+        which divides the rate where ``fit`` would stop; a parity run always
+        trains its ``steps``).
+    power_t : float
+        The exponent of ``"invscaling"``, as the estimators' ``power_t``.
+    tol, patience : float, int
+        The stopping rule's, as the estimators' (``"adaptive"`` follows it).
     """
 
     layer_sizes: tuple[int, ...] = (2, 8, 1)
@@ -118,6 +125,9 @@ class ParityConfig:
     source: str | None = None
     sample_weight: bool = False
     schedule: str = "constant"
+    power_t: float = 0.5
+    tol: float = 1e-4
+    patience: int = 10
 
     def validated(self) -> ParityConfig:
         """The same configuration with checked values and the learning rate filled in."""
@@ -155,6 +165,9 @@ class ParityConfig:
             batch_size=batch,
             n_samples=n,
             alpha=check_nonnegative_float("alpha", self.alpha),
+            power_t=check_nonnegative_float("power_t", self.power_t),
+            tol=check_nonnegative_float("tol", self.tol),
+            patience=check_positive_int("patience", self.patience),
         )
 
     @property
@@ -218,7 +231,7 @@ class Problem(NamedTuple):
     """Sample weights, shape (n_samples, 1), or None when every row counts the same."""
 
 
-PARITY_SCHEDULES: tuple[str, ...] = ("constant", "invscaling", "cosine")
+PARITY_SCHEDULES: tuple[str, ...] = ("constant", "invscaling", "adaptive", "cosine")
 """The learning-rate schedules a parity run can follow (see :class:`ParityConfig`)."""
 
 

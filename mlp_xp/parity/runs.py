@@ -1,7 +1,7 @@
 """One configuration trained everywhere, each step compared with the reference (parity layer).
 
-Each backend, device and dtype trains with the library's own loop
-(:func:`trajectory`, built on :func:`mlp_xp.training.epoch_steps`), and
+Each backend, device and dtype trains with the driver ``fit`` trains with
+(:func:`trajectory`, built on :class:`mlp_xp.training.Driver`), and
 :func:`check` compares every step with the same training run in float64 NumPy
 on the host, the reference.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, cast
 
@@ -33,7 +34,6 @@ from ..backend import (
     dtype_unavailable,
     environment_report,
     from_host,
-    full_precision,
     host_placement,
     on_device,
     take_rows,
@@ -43,9 +43,20 @@ from ..nn.layers import Layer, Params, flatten
 from ..nn.network import forward, loss, value_and_grad
 from ..nn.optimizers import OPTIMIZERS
 from ..nn.plan import make_plan
-from ..seeds import host_rng
-from ..training import after_epoch, epoch_order, epoch_rate, epoch_steps, start_schedule
-from ..training.compiled import compiled_epoch_steps, compiles
+from ..training import (
+    Batches,
+    Data,
+    Driver,
+    Observer,
+    Run,
+    Schedule,
+    Step,
+    StoppingRule,
+    shuffle_start,
+    start_schedule,
+    start_stopping,
+)
+from ..training.compiled import compiles
 from ..validation import check_name
 from .problems import ParityConfig, Problem, make_problem
 from .report import ParityReport, Row, Skipped
@@ -83,69 +94,92 @@ def trajectory(
     dtype: str,
     compiled: bool = False,
 ) -> Iterator[TrainingStep]:
-    """Yield the ``config.steps`` steps of one run, trained with the library's loop.
+    """Yield the ``config.steps`` steps of one run, trained by ``fit``'s driver.
 
-    The loop is :func:`mlp_xp.training.epoch_steps` over shuffled epochs whose
-    order :func:`mlp_xp.training.epoch_order` draws from a host generator seeded
-    with ``config.seed``, so every run sees the same batches.  It trains
-    ``config.loss`` with its matched output activation and the L2 penalty
-    ``config.alpha``.  Nothing is read back to the host here.  ``compiled`` runs
+    The run is :class:`mlp_xp.training.Driver` with the observers ``fit`` runs
+    for the schedule (and, for ``"adaptive"``, the stopping rule that adapts
+    it), over epochs shuffled by rows from the generator ``fit`` draws from
+    for ``config.seed`` (:func:`mlp_xp.training.shuffle_start`), so every run
+    sees the same batches.  It trains ``config.loss`` with its matched output
+    activation and the L2 penalty ``config.alpha``.  A step observer records
+    each step; nothing else is read back to the host, except each epoch's loss
+    for the adaptive schedule's rule, as ``fit`` reads it.  ``compiled`` runs
     each epoch as ``fit`` does on a backend that compiles, as one compiled call
-    (:func:`mlp_xp.training.compiled.compiled_epoch_steps`), and yields its steps.
+    that also records its steps; otherwise the epoch runs step by step (lazy
+    backends materialise each step).
     """
     config = config.validated()
     params, X, Y = start(problem, placement, dtype)
     W = None if problem.W is None else from_host(problem.W, placement, dtype)
-    plan = make_plan(config.activation, config.loss)
-    state = OPTIMIZERS[config.optimizer](config.learning_rate).init(params)
-    rng = host_rng(config.seed)
     n = problem.X.shape[0]
     epochs = math.ceil(config.steps / math.ceil(n / config.batch_size))
     lr0 = cast(float, config.learning_rate)  # validated() filled it in
-    schedule: dict[str, Any] = {}
-    start_schedule(schedule, lr0)
-    done = 0
-    for epoch in range(epochs):
-        rate = epoch_rate(
-            config.schedule,
-            schedule,
+    state: dict[str, Any] = {}
+    start_schedule(state, lr0)
+    start_stopping(state)
+    recorder = _Steps(placement, X, config.steps)
+    observers: list[Observer] = [
+        Schedule(
+            state,
+            name=config.schedule,
+            optimizer=config.optimizer,
             learning_rate=lr0,
-            power_t=0.5,
-            epoch=epoch,
+            power_t=config.power_t,
+            start=0,
             epochs=epochs,
         )
-        optimizer = OPTIMIZERS[config.optimizer](rate)
-        after_epoch(schedule, n)
-        order = epoch_order(rng, n, shuffle=True)
-        # The rows epoch_steps trains on, in its order, kept so each step can say which.
-        shuffled = take_rows(placement, X, order) if order is not None else X
-        first = 0
-        steps = (compiled_epoch_steps if compiled else epoch_steps)(
-            placement,
-            params,
-            state,
-            X,
-            Y,
-            plan=plan,
-            optimizer=optimizer,
-            batch_size=config.batch_size,
-            order=order,
-            alpha=config.alpha,
-            W=W,
+    ]
+    if config.schedule == "adaptive":
+        # The rule matters to a run that never stops only through the schedule.
+        rule = StoppingRule(
+            state, tol=config.tol, patience=config.patience, schedule=config.schedule
         )
+        observers.append(rule)
+    driver = Driver(
+        placement,
+        Data(X, Y, W=W),
+        plan=make_plan(config.activation, config.loss),
+        alpha=config.alpha,
+        batches=Batches(config.batch_size, "rows", shuffle_start(config.seed)),
+        observers=[*observers, recorder],
+        compiled=compiled,
+    )
+    running = driver.epochs(params, OPTIMIZERS[config.optimizer](lr0).init(params), epochs)
+    try:
         while True:
-            # The library's numerics (float32 matmuls in float32), for each step
-            # alone: runs are interleaved, so no scope may be held across a yield.
-            with full_precision(placement):
-                step = next(steps, None)
-            if step is None:
-                break
-            params, state = step.params, step.state
-            yield TrainingStep(params, step.loss, shuffled[first : first + step.rows, ...])
-            first += step.rows
-            done += 1
-            if done == config.steps:
-                return
+            if not recorder.taken:
+                if recorder.left == 0:
+                    return
+                next(running, None)  # one epoch, or its steps up to the last one asked
+                if not recorder.taken:
+                    return
+            yield recorder.taken.popleft()
+    finally:
+        running.close()
+
+
+class _Steps(Observer):
+    """Records each step of a run, with the rows it trained on, until ``left`` are taken."""
+
+    reads_losses = False
+
+    def __init__(self, placement: Placement, X: Array, left: int) -> None:
+        self.placement, self.X, self.left = placement, X, left
+        self.taken: deque[TrainingStep] = deque()
+        self.shuffled, self.first = X, 0
+
+    def on_epoch_begin(self, run: Run) -> None:
+        # The rows the epoch trains on, in its order, kept so each step can say which.
+        order = run.order
+        self.shuffled = take_rows(self.placement, self.X, order) if order is not None else self.X
+        self.first = 0
+
+    def on_step_end(self, run: Run, step: Step) -> bool:
+        first, self.first = self.first, self.first + step.rows
+        rows = self.shuffled[first : self.first, ...]
+        self.taken.append(TrainingStep(step.params, step.loss, rows))
+        self.left -= 1
+        return self.left == 0
 
 
 def _vector(params: Params) -> np.ndarray:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .driver import Epoch, Observer, Run
+
 
 def check_callbacks(callbacks: Any) -> tuple[Any, ...]:
     """``callbacks`` as a tuple, each one callable or with ``on_epoch_end``."""
@@ -48,3 +50,28 @@ def run_callbacks(callbacks: tuple[Any, ...], epoch: int, logs: dict[str, Any]) 
         if fn(epoch, dict(logs)) is True and stopper is None:
             stopper = getattr(cb, "__name__", None) or type(cb).__name__
     return stopper
+
+
+class Callbacks(Observer):
+    """The user's callbacks as a driver observer, after every epoch.
+
+    ``start`` is the number of epochs trained before this run, ``epochs`` the
+    most the whole training runs; ``stopper`` names the callback that asked to
+    stop after the last epoch, or is None.
+    """
+
+    def __init__(self, callbacks: tuple[Any, ...], *, start: int, epochs: int) -> None:
+        self.callbacks, self.start, self.epochs = callbacks, start, epochs
+        self.stopper: str | None = None
+
+    def on_epoch_end(self, run: Run, epoch: Epoch) -> bool:
+        number = self.start + run.epoch + 1
+        logs = {
+            "epoch": number,
+            "epochs": self.epochs,
+            "loss": epoch.loss,
+            "val_loss": epoch.val_loss,
+            "learning_rate": run.learning_rate,
+        }
+        self.stopper = run_callbacks(self.callbacks, number, logs)
+        return self.stopper is not None

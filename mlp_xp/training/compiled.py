@@ -1,24 +1,24 @@
 """The compiled epoch: one compiled call per epoch, scanning its batches (training layer).
 
 On a backend whose adapter compiles (``adapter.compiled_epoch()`` is not None:
-JAX), :func:`mlp_xp.training.run_epochs` runs each epoch as one call of a
-function compiled once per :class:`EpochKey` (the placement, the plan, the
-optimizer's rule) and per shapes and dtypes (the batch size among them).
-Inside it, a scan over the epoch's batches gathers each batch's rows on the
-device by the host's row order, one batch at a time, through the training
-rows' index and the standardisation of :class:`~mlp_xp.training.step.Data`
-(never a shuffled, split or scaled copy of the data), and runs the
-:func:`~mlp_xp.training.step.train_step` the eager loop runs, on the same
-kernels.  The numbers are data, not code: as optax's ``inject_hyperparams``
-does, the optimizer's hyperparameters (the learning rate, the momentum, Adam's
-betas and eps) and alpha travel as 0-d arrays in the state the epoch carries
-(:class:`~mlp_xp.nn.optimizers.InjectHyperparamsState`), so that a schedule
-changing the rate every epoch, or a search over alpha or the rate, compiles
-nothing new; so are the row order and Adam's bias corrections, which the host
-computes as in the eager loop.  Nothing is read back inside the epoch: the call
-returns the new weights and optimizer state and one vector of the batch losses
-(with sample weights, their weight sums; and the
-validation loss), which the epoch driver reads once.
+JAX), the driver's compiled strategy (:mod:`mlp_xp.training.strategies`) runs
+each epoch as one call of a function compiled once per :class:`EpochKey` (the
+placement, the plan, the optimizer's rule) and per shapes and dtypes (the batch
+size among them).  Inside it, a scan over the epoch's batches gathers each
+batch's rows on the device by the host's row order, one batch at a time, through
+the training rows' index and the standardisation of
+:class:`~mlp_xp.training.step.Data` (never a shuffled, split or scaled copy of
+the data), and runs the :func:`~mlp_xp.training.step.train_step` the eager
+strategy runs, on the same kernels.  The numbers are data, not code: as optax's
+``inject_hyperparams`` does, the optimizer's hyperparameters (the learning rate,
+the momentum, Adam's betas and eps) and alpha travel as 0-d arrays in the state
+the epoch carries (:class:`~mlp_xp.nn.optimizers.InjectHyperparamsState`), so
+that a schedule changing the rate every epoch, or a search over alpha or the
+rate, compiles nothing new; so are the row order and Adam's bias corrections,
+which the host computes as in the eager strategy.  Nothing is read back inside
+the epoch: the call returns the new weights and optimizer state and one vector
+of the batch losses (with sample weights, their weight sums; and the validation
+loss), which the driver reads once.
 
 **Shapes are bucketed**, so that fits on data of nearly one size share a
 compilation, such as the folds of a cross-validation (a row apart) and its refit
@@ -44,7 +44,7 @@ apart from the eager loop's plain mean over the rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -61,8 +61,7 @@ from ..nn.optimizers import (
     step_numbers,
 )
 from ..nn.plan import Plan
-from ..tree import tree_map
-from .step import Data, Step, train_step, validation_loss
+from .step import Data, train_step, validation_loss
 
 BUCKET_BYTES = 2**26
 """Data (X, Y and weights) up to this many bytes are padded to a bucketed row count."""
@@ -127,7 +126,7 @@ def epoch_index(
 
     ``order`` permutes the rows (shuffle mode "rows"), ``batches`` the contiguous
     slices ("batches"); with neither, the slices come in row order, as in
-    :func:`mlp_xp.training.step.epoch_steps`.  Missing rows (the last batch's,
+    :func:`mlp_xp.training.step.epoch_batches`.  Missing rows (the last batch's,
     the skipped batches') point at row 0 and are not counted.
     """
     n, size, real, slots, _ = layout
@@ -173,7 +172,7 @@ class CompiledEpochs:
     placement : Placement
         Where the data live; its adapter's ``compiled_epoch()`` compiles.
     data : Data
-        What :func:`~mlp_xp.training.run_epochs` trains on: X, Y and W (n, 1)
+        What the :class:`~mlp_xp.training.driver.Driver` trains on: X, Y and W (n, 1)
         or None; the training ``rows`` (an index into them, or None for all);
         ``prepare``, the standardisation of each gathered batch, or None; and
         the validation set, whose loss is computed after each epoch, or None.
@@ -373,42 +372,6 @@ def _epoch_body(key: EpochKey, compiler: Any) -> Any:
         return params, out, xp.concat(values), steps
 
     return epoch
-
-
-def compiled_epoch_steps(
-    placement: Placement,
-    params: Params,
-    state: State,
-    X: Array,
-    Y: Array,
-    *,
-    plan: Plan,
-    optimizer: Optimizer,
-    batch_size: int,
-    order: np.ndarray | None,
-    alpha: float = 0.0,
-    batches: np.ndarray | None = None,
-    W: Array | None = None,
-) -> Iterator[Step]:
-    """:func:`~mlp_xp.training.step.epoch_steps`, as one compiled epoch that records its steps.
-
-    The epoch runs as one compiled call, as in ``fit``, that also returns every
-    step's weights and state; each is then yielded as a :class:`Step` (what the
-    parity check compares, step by step, with the reference).
-    """
-    data = Data(X, Y, W=W)
-    epochs = CompiledEpochs(
-        placement, data, plan=plan, batch_size=batch_size, alpha=alpha, trace=True
-    )
-    result, (all_params, all_states) = epochs.run(params, state, optimizer, order, batches)
-    layout = result.layout
-    _, counts = epoch_index(layout, order, batches)
-    weighted = W is not None
-    for k in range(layout.batches):
-        pick = tree_map(lambda a, k=k: None if a is None else a[k, ...], (all_params, all_states))
-        step_state = host_counts_restored(pick[1], state, k + 1)
-        weight = result.values[layout.slots + k] if weighted else None
-        yield Step(pick[0], step_state, result.values[k], int(counts[k]), weight)
 
 
 def compiles(placement: Placement) -> bool:

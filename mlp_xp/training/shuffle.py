@@ -49,6 +49,16 @@ def start_position(rng: np.random.Generator) -> dict[str, Any]:
     return {"state": dict(rng.bit_generator.state), "drawn": 0, "rows": 0}
 
 
+def shuffle_start(seed: int) -> dict[str, Any]:
+    """The shuffle position of a run seeded with ``seed``: the seed's stream 2.
+
+    ``fit`` and the parity suite both start here, so that one seed gives one
+    batch order (the validation split draws from stream 1, the weights from
+    the seed itself).
+    """
+    return start_position(np.random.default_rng([int(seed), 2]))
+
+
 class EpochOrders:
     """Each epoch's shuffle, drawn from one host generator, ahead of time on a helper thread.
 

@@ -5,9 +5,9 @@ transfer of n indices) and gathers the rows in that order a few batches at a
 time, so a step does no host round trip, works on a contiguous batch, and
 reads it from cache.  The orders come from :mod:`mlp_xp.training.shuffle`.
 
-After every step the loop hands the step's arrays to the backend's
-``materialize``, which computes them on a lazy backend (so the task graph does
-not grow) and does nothing on eager ones.
+The epoch's loop over these batches is the driver's
+(:mod:`mlp_xp.training.strategies`); on a lazy backend it materialises each
+step's arrays, so that the task graph does not grow.
 """
 
 from __future__ import annotations
@@ -83,46 +83,6 @@ def epoch_loss(losses: list[float], rows: list[float]) -> float:
     return total / sum(rows)
 
 
-def epoch_steps(
-    placement: Placement,
-    params: Params,
-    state: State,
-    X: Array,
-    Y: Array,
-    *,
-    plan: Plan,
-    optimizer: Optimizer,
-    batch_size: int,
-    order: np.ndarray | None,
-    alpha: float = 0.0,
-    batches: np.ndarray | None = None,
-    W: Array | None = None,
-    rows: Array | None = None,
-    prepare: Prepare | None = None,
-) -> Iterator[Step]:
-    """Yield one :class:`Step` per mini-batch of one epoch over ``X`` and ``Y``.
-
-    ``order`` (from :func:`epoch_order`) visits the rows in a new order;
-    ``batches`` (from :func:`batch_order`) visits the contiguous slices in the
-    order it gives.  With neither, the slices come in row order.  ``W``, the
-    sample weights as a column (n, 1), is gathered with the rows.
-
-    ``rows`` (a device index array) trains on those rows of ``X`` only, ``order``
-    then ordering them (a validation split held as indices, not as a copy);
-    ``prepare(Xb, Yb)`` turns each gathered block into training data (the
-    estimators' standardisation), so that no scaled copy of all the data exists.
-    """
-    xp = placement.xp
-    source = epoch_batches(placement, X, Y, batch_size, order, batches, W, rows, prepare)
-    for Xb, Yb, Wb in source:
-        params, state, value = train_step(
-            placement, params, state, Xb, Yb, plan, optimizer, alpha, Wb
-        )
-        params, state = materialize(placement, (params, state), here=True)
-        weight = None if Wb is None else xp.sum(Wb)
-        yield Step(params, state, value, int(Xb.shape[0]), weight)
-
-
 class Prepare(NamedTuple):
     """Turns a gathered block ``(X, Y)`` into training data: the estimators' standardisation.
 
@@ -153,7 +113,7 @@ class Data(NamedTuple):
     row counts the same; ``X_val``/``Y_val`` are None without a validation set.
     ``rows``, a device index array, trains on those rows of ``X``, ``Y`` and ``W``
     only (None: all of them), and ``prepare`` turns each gathered block of rows
-    into training data (see :func:`epoch_steps`): with
+    into training data (see :func:`epoch_batches`): with
     both, training holds no copy of the data beyond a few batches.
     """
 
