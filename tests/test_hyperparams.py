@@ -22,7 +22,8 @@ from mlp_xp.data.builtin import make_bmi
 from mlp_xp.nn.layers import Layer
 from mlp_xp.nn.optimizers import InjectHyperparamsState, adam, momentum, sgd
 from mlp_xp.nn.plan import make_plan
-from mlp_xp.training import Batches, Data, compiled, run_epochs, start_position
+from mlp_xp.training import Batches, Data, compiled, start_position
+from mlp_xp.training.driver import Driver
 
 needs_jax = pytest.mark.skipif(
     not backend.backend_info("jax").available, reason="jax is not installed (mlp_xp[jax])"
@@ -80,7 +81,7 @@ def test_a_sweep_of_five_learning_rates_compiles_the_epoch_once(epoch_compiles):
 
 
 def _epochs(placement, optimizer, alpha: float, *, compiled: bool = True) -> np.ndarray:
-    """Two epochs of run_epochs with ``optimizer`` (compiled or not); the final weights."""
+    """Two epochs of the driver with ``optimizer`` (compiled or not); the final weights."""
     X, y = make_bmi(96, seed=3)
     X = (X - X.mean(0)) / X.std(0)
     Y = ((y - y.mean()) / y.std()).reshape(-1, 1)
@@ -89,18 +90,16 @@ def _epochs(placement, optimizer, alpha: float, *, compiled: bool = True) -> np.
         Layer(from_host(W, placement, "float64"), from_host(b, placement, "float64"))
         for W, b in mlp_xp.init_params((2, 6, 1), seed=0)
     )
-    *_, last = run_epochs(
+    driver = Driver(
         placement,
-        params,
-        optimizer.init(params),
         data,
         plan=make_plan("tanh", "squared_error"),
-        optimizer=lambda: optimizer,
-        batches=Batches(16, "rows", start_position(np.random.default_rng(5))),
         alpha=alpha,
-        epochs=2,
+        batches=Batches(16, "rows", start_position(np.random.default_rng(5))),
+        optimizer=optimizer,
         compiled=compiled,
     )
+    *_, last = driver.epochs(params, optimizer.init(params), 2)
     return np.concatenate([np.asarray(a).ravel() for layer in last.params for a in layer])
 
 
