@@ -111,11 +111,6 @@ def _graph_classes(classes: Any) -> np.ndarray:
     return classes.astype(str) if classes.dtype.kind in "OSU" else classes
 
 
-def host_classes(model: Any) -> np.ndarray:
-    """The model's classes as a host array ONNX can hold: text as str, numbers as they are."""
-    return _graph_classes(fitted_of(model).network.classes)
-
-
 def _on_graph(scaler: Any, graph: Placement, dtype: str) -> Any:
     """The model's own scaler with its statistics as graph constants, so it scales as predict."""
     if scaler is None:
